@@ -1,0 +1,16 @@
+import { createLogger } from "@ccm/logger";
+import { parseHubConfig, startHub } from "@ccm/hub";
+import { resolveDatabase } from "../database.ts";
+import { onShutdown } from "../lifecycle.ts";
+
+export async function hubCommand(env: NodeJS.ProcessEnv): Promise<void> {
+  const config = parseHubConfig(env);
+  const log = createLogger("ccm-hub");
+  const db = await resolveDatabase(env);
+  if (db.kind === "embedded") log.info({ home: env.CCM_HOME || ".ccm" }, "DATABASE_URL not set: using the embedded Postgres");
+  const hub = await startHub(config, db.url, log);
+  onShutdown(async () => {
+    await hub.close();
+    await db.stop();
+  });
+}

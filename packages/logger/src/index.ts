@@ -1,0 +1,37 @@
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+
+export type { Logger };
+
+/** Paths that may hold secrets; pino replaces them with "[redacted]". */
+export const REDACT_PATHS = [
+  "token",
+  "*.token",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  "password",
+  "*.password",
+  "databaseUrl",
+  "*.databaseUrl",
+];
+
+/** One root logger per app: JSON to stdout (or `destination`), secrets redacted. */
+export function createLogger(
+  name: string,
+  options: { level?: string; destination?: DestinationStream } = {},
+): Logger {
+  const opts: LoggerOptions = {
+    name,
+    level: options.level ?? process.env.CCM_LOG_LEVEL ?? "info",
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
+}
+
+/** A logger that writes nothing, for tests and library defaults. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -24,9 +24,7 @@ let interrupted = false;
 /** Undo everything still registered, newest first, then drop the database. Every caller awaits the same work. */
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
-    console.error("cleanup start", cleanups.size);
     for (const fn of [...cleanups].reverse()) {
-      console.error("cleanup fn");
       cleanups.delete(fn);
       await Promise.resolve()
         .then(fn)
@@ -110,7 +108,7 @@ async function main(names: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => (console.error("exit", code, new Error().stack), process.exit(code)),
+  (code) => process.exit(code),
   async (err: unknown) => {
     console.error("[bench] failed:", err);
     await cleanUp();

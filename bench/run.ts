@@ -82,7 +82,7 @@ async function main(names: string[]): Promise<number> {
       const ranAt = new Date().toISOString();
       try {
         const r = await b.run(ctx);
-        results.push({ name: b.name, ranAt, durationS: (performance.now() - t0) / 1000, ...r });
+        results.push({ name: b.name, measures: b.measures, ranAt, durationS: (performance.now() - t0) / 1000, ...r });
         progress(`${b.name} done in ${Math.round((performance.now() - t0) / 1000)} s`);
       } catch (err) {
         if (interrupted) break;

@@ -24,6 +24,7 @@ export interface ResultRow {
 
 export interface BenchResult {
   name: string;
+  measures: string;
   ranAt: string;
   durationS: number;
   rows: ResultRow[];
@@ -34,7 +35,7 @@ export interface BenchResult {
 
 export interface Benchmark {
   name: string;
-  /** One sentence for the README. */
+  /** What is measured and against what, recorded with the results. */
   measures: string;
-  run(ctx: BenchContext): Promise<Omit<BenchResult, "name" | "ranAt" | "durationS">>;
+  run(ctx: BenchContext): Promise<Omit<BenchResult, "name" | "measures" | "ranAt" | "durationS">>;
 }

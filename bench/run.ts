@@ -5,12 +5,15 @@ import { fileURLToPath } from "node:url";
 import { agentIdleRss } from "./src/agent-idle-rss.ts";
 import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from "./src/bench-db.ts";
 import { claimLatency } from "./src/claim-latency.ts";
+import { claimLatency1000 } from "./src/claim-latency-1000.ts";
+import { claimThroughput } from "./src/claim-throughput.ts";
+import { deadAgentRecovery } from "./src/dead-agent-recovery.ts";
 import { ingest } from "./src/ingest.ts";
 import { machineInfo } from "./src/machine.ts";
 import { markdownTable, mergeResults, writeReadme } from "./src/report.ts";
 import type { BenchContext, BenchResult, Benchmark } from "./src/types.ts";
 
-const BENCHMARKS: Benchmark[] = [ingest, claimLatency, agentIdleRss];
+const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const progress = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);

@@ -49,7 +49,10 @@ describe("database outage between hub and Postgres", () => {
     expect(retried.status).toBe(200);
     expect((await send("after")).status).toBe(200);
 
-    const { rows } = await db.pool.query("select fingerprint from ccm.tasks order by created_at");
+    // Each alert stored once; storm grouping (alertname + host) puts all three on one task.
+    const { rows } = await db.pool.query("select fingerprint from ccm.alerts order by id");
     expect(rows.map((r) => r.fingerprint)).toEqual(["before", "during", "after"]);
+    const tasks = await db.pool.query("select alert_count from ccm.tasks");
+    expect(tasks.rows).toEqual([{ alert_count: 3 }]);
   });
 });

@@ -1,18 +1,17 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeAgentConfig } from "./agent-config-file.ts";
 import { resetData } from "./bench-db.ts";
+import { alivePid, CLI, spawnNode, stopChild, type Proc } from "./child.ts";
 import { cpuSeconds, rssBytes } from "./proc.ts";
 import { fmt, ratio, sleep, summarize, type Summary } from "./stats.ts";
 import type { Benchmark } from "./types.ts";
 
 const WARMUP_MS = 5_000;
+const ENROL_TIMEOUT_MS = 30_000;
 const SAMPLE_MS = Number(process.env.CCM_BENCH_IDLE_MS ?? 20_000);
 const EVERY_MS = 500;
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = path.join(REPO_ROOT, "apps/cli/src/main.ts");
 const MiB = 1024 * 1024;
 
 interface Sampled {
@@ -21,28 +20,9 @@ interface Sampled {
   cpuSeconds: number;
 }
 
-interface Proc {
-  child: ChildProcess;
-  tail(): string;
-}
-
-function start(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-  return { child, tail: () => err };
-}
-
-function alive(p: Proc, what: string): number {
-  if (p.child.exitCode !== null || p.child.signalCode !== null || p.child.pid === undefined) {
-    throw new Error(`${what} exited (${p.child.exitCode ?? p.child.signalCode}): ${p.tail()}`);
-  }
-  return p.child.pid;
-}
-
 /** Sample both processes over the same window, so background load touches both alike. */
 async function sample(procs: Array<{ p: Proc; what: string }>): Promise<Sampled[]> {
-  const pids = procs.map(({ p, what }) => alive(p, what));
+  const pids = procs.map(({ p, what }) => alivePid(p, what));
   const rss: number[][] = pids.map(() => []);
   const cpu0 = pids.map(cpuSeconds);
   const t0 = performance.now();
@@ -57,41 +37,38 @@ async function sample(procs: Array<{ p: Proc; what: string }>): Promise<Sampled[
   });
 }
 
-async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.child.once("exit", () => r()));
-  p.child.kill("SIGTERM");
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 export const agentIdleRss: Benchmark = {
   name: "agent-idle-rss",
   measures:
     `Memory and CPU of an idle \`ccm agent\` process (node --import tsx apps/cli/src/main.ts agent: enrolled, LISTENing, ` +
     `5 s poll, 15 s heartbeat, info logs) sampled from /proc every ${EVERY_MS} ms for ${SAMPLE_MS / 1000} s after a ` +
-    `${WARMUP_MS / 1000} s warm-up. Baseline: \`node -e "setInterval(()=>{},1000)"\` sampled over the same window.`,
+    `${WARMUP_MS / 1000} s warm-up from enrolment. Baseline: \`node -e "setInterval(()=>{},1000)"\` sampled over the same window.`,
 
   async run(ctx) {
     await resetData(ctx.pool);
     const dir = await mkdtemp(path.join(os.tmpdir(), "ccm-bench-agent-"));
-    const configPath = path.join(dir, "agent.yaml");
-    // YAML is a superset of JSON.
-    await writeFile(configPath, JSON.stringify({ host: "bench-idle-agent", poll_interval_ms: 5_000 }, null, 2));
+    const configPath = await writeAgentConfig(dir, { host: "bench-idle-agent", poll_interval_ms: 5_000 });
 
-    const agent = start(["--import", "tsx", CLI, "agent"], { DATABASE_URL: ctx.databaseUrl, CCM_AGENT_CONFIG: configPath, CCM_LOG_LEVEL: "info" });
-    const bare = start(["-e", "setInterval(()=>{},1000)"], {});
+    const agent = spawnNode(["--import", "tsx", CLI, "agent"], { DATABASE_URL: ctx.databaseUrl, CCM_AGENT_CONFIG: configPath, CCM_LOG_LEVEL: "info" });
+    const bare = spawnNode(["-e", "setInterval(()=>{},1000)"], {});
     const cleanup = async () => {
-      await Promise.all([stop(agent), stop(bare)]);
+      await Promise.all([stopChild(agent), stopChild(bare)]);
       await rm(dir, { recursive: true, force: true });
     };
     const untrack = ctx.onCleanup(cleanup);
     try {
-      ctx.progress(`agent-idle-rss: agent pid ${agent.child.pid}, bare node pid ${bare.child.pid}; warming up ${WARMUP_MS / 1000} s`);
+      ctx.progress(`agent-idle-rss: agent pid ${agent.child.pid}, bare node pid ${bare.child.pid}; waiting for enrolment`);
+      // Start-up (tsx compiling the CLI) takes seconds on a loaded machine: the warm-up starts at enrolment.
+      const deadline = Date.now() + ENROL_TIMEOUT_MS;
+      for (;;) {
+        alivePid(agent, "ccm agent");
+        const { rowCount } = await ctx.pool.query("select id from ccm.agents where host = 'bench-idle-agent'");
+        if (rowCount === 1) break;
+        if (Date.now() > deadline) throw new Error(`the agent did not enrol within ${ENROL_TIMEOUT_MS} ms: ${agent.tail()}`);
+        await sleep(100);
+      }
+      ctx.progress(`agent-idle-rss: enrolled; warming up ${WARMUP_MS / 1000} s`);
       await sleep(WARMUP_MS);
-      const { rows } = await ctx.pool.query("select id from ccm.agents where host = 'bench-idle-agent'");
-      if (rows.length !== 1) throw new Error(`the agent did not enrol within ${WARMUP_MS} ms: ${agent.tail()}`);
       ctx.progress(`agent-idle-rss: sampling for ${SAMPLE_MS / 1000} s`);
       const [ccm, node] = (await sample([
         { p: agent, what: "ccm agent" },

@@ -1,13 +1,11 @@
-import http from "node:http";
-import { startAgent, type AgentConfig, type RunningAgent } from "@ccm/agent";
+import { parseAgentConfig, startAgent, type AgentConfig, type RunningAgent } from "@ccm/agent";
 import { createLogger } from "@ccm/logger";
 import type { Pool } from "@ccm/store";
 import { freeConnections, resetData } from "./bench-db.ts";
-import { postJson } from "./http-client.ts";
-import { BENCH_TOKEN, discardLogs, startBenchHub, WEBHOOK_PATH } from "./hub-server.ts";
+import { sampleClaimLatency } from "./claim-samples.ts";
+import { discardLogs, startBenchHub } from "./hub-server.ts";
 import { notifyRoundTrips } from "./notify-baseline.ts";
-import { webhookBody } from "./payload.ts";
-import { fmt, preciseWallClock, ratio, sleep, summarize, type Summary } from "./stats.ts";
+import { fmt, ratio, sleep, summarize, type Summary } from "./stats.ts";
 import type { BenchContext, Benchmark, ResultRow } from "./types.ts";
 
 const SAMPLES = Number(process.env.CCM_BENCH_SAMPLES ?? 100);
@@ -19,11 +17,10 @@ const HEADROOM = Number(process.env.CCM_BENCH_PG_HEADROOM ?? 25);
 const CONNECTIONS_PER_AGENT = 2;
 const gapMs = (): number => 30 + Math.random() * 20;
 
+/** Through the agent's own parser, so keys added to the agent config get their defaults here too. */
 function agentConfig(host: string, databaseUrl: string): AgentConfig {
-  return {
+  const raw = {
     host,
-    aliases: [],
-    labels: {},
     dry_run: true,
     // The slow poll stays at its maximum so what we time is the NOTIFY wake-up.
     poll_interval_ms: 5_000,
@@ -31,9 +28,8 @@ function agentConfig(host: string, databaseUrl: string): AgentConfig {
     heartbeat_interval_ms: 15_000,
     shutdown_grace_ms: 1_000,
     concurrency: 1,
-    databaseUrl,
-    playbookConfig: {},
   };
+  return parseAgentConfig(raw, [], { DATABASE_URL: databaseUrl }, "bench claim-latency agent");
 }
 
 async function waitForListeners(pool: Pool, count: number): Promise<void> {
@@ -77,55 +73,24 @@ async function measureCase(ctx: BenchContext, hubUrl: string, agentCount: number
     await Promise.all(agents.splice(0).map((a) => a.stop()));
   };
   const untrack = ctx.onCleanup(stopAgents);
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     for (let i = 0; i < hosts.length; i += 10) {
       agents.push(...(await Promise.all(hosts.slice(i, i + 10).map((h) => startAgent(agentConfig(h, ctx.databaseUrl), [], log)))));
     }
     await waitForListeners(ctx.pool, agentCount);
 
-    const now = preciseWallClock();
-    const sent: Array<{ taskId: string; sentAt: number }> = [];
-    for (let i = 0; i < WARMUP + SAMPLES; i++) {
-      const host = hosts[Math.floor(Math.random() * hosts.length)] as string;
-      const body = webhookBody(`claim${agentCount}`, i, 1, [host]);
-      const sentAt = now();
-      const res = await postJson(httpAgent, hubUrl + WEBHOOK_PATH, body, BENCH_TOKEN);
-      const alert = (JSON.parse(res.body) as { alerts?: Array<{ task_id: string; outcome: string }> }).alerts?.[0];
-      if (res.status !== 200 || alert?.outcome !== "created") {
-        throw new Error(`webhook not ingested as a new task: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-      }
-      if (i >= WARMUP) sent.push({ taskId: alert.task_id, sentAt });
-      await sleep(gapMs());
-    }
-
-    const ids = sent.map((s) => s.taskId);
-    const deadline = Date.now() + 15_000;
-    let rows: Array<{ task_id: string; claimed_ms: number; received_to_claimed_ms: number }> = [];
-    for (;;) {
-      ({ rows } = await ctx.pool.query(
-        `select r.task_id::text as task_id,
-                extract(epoch from r.claimed_at)::float8 * 1000 as claimed_ms,
-                extract(epoch from r.claimed_at - a.received_at)::float8 * 1000 as received_to_claimed_ms
-           from ccm.runs r join ccm.alerts a on a.task_id = r.task_id
-          where r.task_id = any($1::uuid[]) and r.attempt = 1 and r.claimed_at is not null`,
-        [ids],
-      ));
-      if (rows.length >= ids.length || Date.now() > deadline) break;
-      await sleep(200);
-    }
-    if (rows.length < ids.length) warnings.push(`claim-latency ${agentCount} agents: only ${rows.length} of ${ids.length} runs claimed within 15 s`);
-    const sentAt = new Map(sent.map((s) => [s.taskId, s.sentAt]));
+    const r = await sampleClaimLatency(ctx.pool, { hubUrl, hosts, tag: `claim${agentCount}`, warmup: WARMUP, samples: SAMPLES, gapMs });
+    if (r.unclaimed > 0) warnings.push(`claim-latency ${agentCount} agents: ${r.unclaimed} of ${SAMPLES} runs not claimed within 15 s`);
+    if (r.absorbed > 0) warnings.push(`claim-latency ${agentCount} agents: ${r.absorbed} webhooks absorbed (previous run on that host not finished within the gap), re-sent`);
     const connections = await agentConnections(ctx.pool);
     return {
       agents: agentCount,
       agentConnections: connections,
       notifyRoundTripMs: summarize(baseline),
-      receivedToClaimedMs: summarize(rows.map((r) => r.received_to_claimed_ms)),
-      sentToClaimedMs: summarize(rows.map((r) => r.claimed_ms - (sentAt.get(r.task_id) ?? Number.NaN))),
+      receivedToClaimedMs: summarize(r.receivedToClaimedMs),
+      sentToClaimedMs: summarize(r.sentToClaimedMs),
     };
   } finally {
-    httpAgent.destroy();
     untrack();
     await stopAgents();
   }

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+// Agents keep their lock and journal here, never in the machine's /var/lib/ccm.
+const TEST_STATE_DIR = path.join(os.tmpdir(), `ccm-test-state-${process.pid}`);
 const CLI = fileURLToPath(new URL("../../apps/cli/src/main.ts", import.meta.url));
 
 export interface CcmProcess {
@@ -17,7 +21,7 @@ export interface CcmProcess {
 export function spawnCcm(args: string[], env: Record<string, string | undefined>): CcmProcess {
   const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, CCM_LOG_LEVEL: "debug", ...env },
+    env: { ...process.env, CCM_LOG_LEVEL: "debug", CCM_STATE_DIR: TEST_STATE_DIR, CCM_AGENT_METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -33,7 +37,7 @@ export function spawnCcm(args: string[], env: Record<string, string | undefined>
 export async function runCcm(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | string; output: string; stdout: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, CCM_STATE_DIR: TEST_STATE_DIR, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -1,22 +1,28 @@
 import os from "node:os";
+import path from "node:path";
 import type { Logger } from "@ccm/logger";
-import type { Playbook } from "@ccm/playbooks";
+import { createHostActions, type Playbook } from "@ccm/playbooks";
 import {
-  PgAgentStore,
-  agentChannel,
-  createPool,
+  PgRemediationStore,
+  createAgentTransport,
   errorMessage,
-  subscribeWakeups,
   type AgentStore,
   type WakeupSubscription,
 } from "@ccm/store";
-import type { AgentConfig } from "./config.ts";
+import { agentFileSchema, type AgentConfig } from "./config.ts";
+import { DEFAULT_STATE_DIR } from "./command-verifier.ts";
+import { acquireInstanceLock } from "./instance-lock.ts";
+import { Journal } from "./journal.ts";
+import { createAgentMetrics, serveAgentMetrics } from "./metrics.ts";
 import { executeRun } from "./run-executor.ts";
+import { agentTransportConfig } from "./transport-config.ts";
 
 export const AGENT_VERSION = "0.1.0";
 
 export interface RunningAgent {
   agentId: string;
+  /** Port of the agent's /metrics endpoint, null when disabled. */
+  metricsPort: number | null;
   /** Stop claiming, let the current run finish within the grace period, else hand it back. */
   stop(): Promise<void>;
 }
@@ -35,14 +41,47 @@ function facts(): Record<string, unknown> {
   };
 }
 
+/** Where the lock, journal and seen command nonces live: state_dir, else CCM_STATE_DIR, else /var/lib/ccm. */
+export function agentStateDir(config: Pick<AgentConfig, "stateDir">, env: Record<string, string | undefined> = process.env): string {
+  return config.stateDir ?? env.CCM_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
 /** Enrol, listen for wake-ups, claim on every wake-up and on the poll, work runs, heartbeat. */
-export async function startAgent(config: AgentConfig, playbooks: Playbook<unknown>[], log: Logger): Promise<RunningAgent> {
-  const pool = createPool(config.databaseUrl, { max: config.concurrency + 2, applicationName: `ccm-agent:${config.host}` });
-  const store: AgentStore = new PgAgentStore(pool);
+export async function startAgent(config: AgentConfig, builtins: Playbook<unknown>[], log: Logger): Promise<RunningAgent> {
+  const playbooks = [...builtins, ...(config.operatorPlaybooks ?? [])];
+  const stateDir = agentStateDir(config);
+  // One agent per host name and state folder: a second copy refuses before it touches anything.
+  const lock = await acquireInstanceLock(path.join(stateDir, config.host));
+  const journal = new Journal(path.join(stateDir, config.host));
+  const metrics = createAgentMetrics();
+  const transport = createAgentTransport(agentTransportConfig(config));
+  const store: AgentStore = transport.store;
+  if (!transport.pool) {
+    await transport.close();
+    throw new Error("the supabase transport cannot run the playbook engine yet: its remediation functions have no token-taking wrappers (see docs/supabase.md)");
+  }
+  const remediation = new PgRemediationStore(transport.pool);
+  const actions = createHostActions(config.actions ?? {});
+  const rails = config.rails ?? agentFileSchema.shape.rails.parse(undefined);
   const agentLog = log.child({ component: "agent", host: config.host });
 
+  // A busy port costs the metrics endpoint, not remediation; `ccm agent check` reports it before start.
+  // CCM_AGENT_METRICS_PORT overrides metrics_port (ccm agent check reads the same variable).
+  const envPort = process.env.CCM_AGENT_METRICS_PORT;
+  const metricsPort = envPort !== undefined && envPort !== "" ? Number(envPort) : (config.metrics_port ?? 9464);
+  const metricsServer = await serveAgentMetrics(metrics, config.metrics_host ?? "127.0.0.1", metricsPort).catch(
+    (err: unknown) => {
+      log.error({ err: { message: errorMessage(err) }, port: metricsPort }, "cannot serve /metrics; continuing without it");
+      return null;
+    },
+  );
   const agentId = await enrollWithRetry(store, config, playbooks, agentLog);
-  agentLog.info({ agentId, playbooks: playbooks.map((p) => p.name), dryRun: config.dry_run }, "agent enrolled");
+  agentLog.info(
+    { agentId, playbooks: playbooks.map((p) => p.name), dryRun: config.dry_run, stateDir, metricsPort: metricsServer?.port ?? null },
+    "agent enrolled",
+  );
+  metrics.databaseUp.set(1);
+  await recoverFromJournal(journal, store, agentId, agentLog);
 
   const shutdown = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
@@ -72,7 +111,11 @@ export async function startAgent(config: AgentConfig, playbooks: Playbook<unknow
     let runs;
     try {
       runs = await store.claimRuns(agentId, free, config.lease_seconds);
+      metrics.databaseUp.set(1);
+      metrics.claims.inc({ result: runs.length > 0 ? "claimed" : "empty" });
     } catch (err) {
+      metrics.databaseUp.set(0);
+      metrics.claims.inc({ result: "error" });
       // One line per 30 s at most during an outage; the poll keeps trying, no hot loop.
       if (Date.now() - lastClaimError > 30_000) {
         agentLog.warn({ err: { name: (err as Error).name, message: errorMessage(err) } }, "claim failed; will retry on the next poll");
@@ -84,13 +127,20 @@ export async function startAgent(config: AgentConfig, playbooks: Playbook<unknow
       const p = executeRun(
         {
           store,
+          remediation,
           agentId,
           host: config.host,
+          hostGroup: config.hostGroup ?? config.labels.group ?? "default",
           playbooks,
           playbookConfig: config.playbookConfig,
+          actions,
           dryRun: config.dry_run,
+          stopFile: config.stop_file ?? agentFileSchema.shape.stop_file.parse(undefined),
+          rails,
           leaseSeconds: config.lease_seconds,
           log: agentLog,
+          journal,
+          metrics,
         },
         run,
         shutdown.signal,
@@ -98,13 +148,15 @@ export async function startAgent(config: AgentConfig, playbooks: Playbook<unknow
         .catch((err: unknown) => agentLog.error({ err, runId: run.run_id }, "run execution failed"))
         .finally(() => {
           inFlight.delete(p);
+          metrics.inFlight.set(inFlight.size);
           kick();
         });
       inFlight.add(p);
+      metrics.inFlight.set(inFlight.size);
     }
   };
 
-  const subscription: WakeupSubscription = subscribeWakeups(config.databaseUrl, agentChannel(agentId), {
+  const subscription: WakeupSubscription = transport.subscribe(agentId, {
     onWake: (reason) => {
       agentLog.debug({ reason }, "wake-up");
       kick();
@@ -113,14 +165,22 @@ export async function startAgent(config: AgentConfig, playbooks: Playbook<unknow
   });
   const poll = setInterval(kick, config.poll_interval_ms);
   const heartbeat = setInterval(() => {
-    store.heartbeat(agentId, facts()).catch((err: unknown) => {
-      agentLog.warn({ err: { message: errorMessage(err) } }, "heartbeat failed");
-    });
+    store
+      .heartbeat(agentId, facts())
+      .then(() => {
+        metrics.databaseUp.set(1);
+        metrics.lastHeartbeat.set(Date.now() / 1000);
+      })
+      .catch((err: unknown) => {
+        metrics.databaseUp.set(0);
+        agentLog.warn({ err: { message: errorMessage(err) } }, "heartbeat failed");
+      });
   }, config.heartbeat_interval_ms);
   kick();
 
   return {
     agentId,
+    metricsPort: metricsServer?.port ?? null,
     async stop() {
       clearInterval(poll);
       clearInterval(heartbeat);
@@ -132,7 +192,10 @@ export async function startAgent(config: AgentConfig, playbooks: Playbook<unknow
       }
       shutdown.abort();
       await Promise.all(inFlight);
-      await pool.end();
+      await transport.close();
+      await metricsServer?.close();
+      await journal.compact().catch(() => undefined);
+      await lock.release();
       agentLog.info("agent stopped");
     },
   };
@@ -161,4 +224,20 @@ async function enrollWithRetry(
       delay = Math.min(delay * 2, 30_000);
     }
   }
+}
+
+/**
+ * Runs the journal says were started and never closed: this agent died or was killed while working
+ * them. Report each (the database decides: re-queue if idempotent, else unknown), then compact.
+ */
+async function recoverFromJournal(journal: Journal, store: AgentStore, agentId: string, log: Logger): Promise<void> {
+  const open = await journal.openRuns();
+  for (const entry of open) {
+    const outcome = await store
+      .releaseRun(entry.runId, agentId, `agent restarted while running ${entry.playbook ?? "a playbook"} (local journal)`)
+      .catch((err: unknown) => `error: ${errorMessage(err)}`);
+    log.warn({ runId: entry.runId, taskId: entry.taskId, playbook: entry.playbook, startedAt: entry.at, outcome }, "was running this run when the agent stopped");
+    await journal.append({ event: "lost", runId: entry.runId, detail: outcome });
+  }
+  await journal.compact();
 }

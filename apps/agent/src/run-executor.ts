@@ -1,42 +1,71 @@
 import type { Logger } from "@ccm/logger";
-import { PlaybookInputError, type Playbook, type PlaybookResult, type StepRecorder } from "@ccm/playbooks";
-import { errorMessage, type AgentStore, type ClaimedRun } from "@ccm/store";
+import { runPlaybook, selectPlaybook, type EngineResult, type HostActions, type Playbook, type StepRecorder } from "@ccm/playbooks";
+import { errorMessage, type AgentStore, type ClaimedRun, type RemediationStore, type RunContext } from "@ccm/store";
+import { engineHooks } from "./engine-hooks.ts";
+import type { Journal } from "./journal.ts";
+import type { AgentMetrics } from "./metrics.ts";
+
+export interface RailsConfig {
+  recheck_ms: number;
+  concurrency_wait_ms: number;
+  maintenance_wait_ms: number;
+}
 
 export interface ExecutorDeps {
   store: AgentStore;
+  remediation: RemediationStore;
   agentId: string;
   host: string;
+  hostGroup: string;
   playbooks: Playbook<unknown>[];
   playbookConfig: Record<string, unknown>;
+  actions: HostActions;
   dryRun: boolean;
+  stopFile: string | null;
+  rails: RailsConfig;
   leaseSeconds: number;
   log: Logger;
+  /** Local record of started runs, so a restart knows what it was doing. */
+  journal?: Journal;
+  metrics?: AgentMetrics;
 }
 
 export type ExecutionEnd = "finished" | "released" | "lost";
 
+/** A task may force a dry run (operator, broadcast, or the label ccm_dry_run="true"); nothing can force a live run. */
+function effectiveDryRun(deps: ExecutorDeps, run: ClaimedRun, context: RunContext): boolean {
+  return deps.dryRun || context.task_dry_run === true || run.labels.ccm_dry_run === "true";
+}
+
 /**
- * Work one claimed run: pick the playbook, start, renew the lease while working, record every step
- * before and after it acts, and write the result. `shutdown` aborts the playbook and hands the run back.
+ * Work one claimed run: pick the playbook (else `unknown`), start, renew the lease while working, run it
+ * under the engine (confidence, approval, safety rails), record every step before and after it acts,
+ * and write the result. `shutdown` aborts the playbook and hands the run back.
  */
 export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: AbortSignal): Promise<ExecutionEnd> {
   const log = deps.log.child({ runId: run.run_id, taskId: run.task_id, attempt: run.attempt });
   const labels = { ...run.labels };
-  const playbook = deps.playbooks.find((p) => p.matches(labels));
+  const selected = selectPlaybook(deps.playbooks, labels);
 
-  if (!playbook) {
+  if (!selected) {
     const summary = `no playbook on ${deps.host} handles alert ${run.alertname ?? "(no alertname)"}: needs a human`;
     log.warn({ alertname: run.alertname }, summary);
     await persist(log, () => deps.store.finishRun(run.run_id, deps.agentId, "escalated", summary, { reason: "no_playbook" }));
     return "finished";
   }
+  const { playbook, match } = selected;
 
-  const started = await deps.store.startRun(run.run_id, deps.agentId, playbook.name, playbook.idempotent, deps.dryRun);
+  const context = await deps.remediation.runContext(run.run_id, deps.agentId);
+  const dryRun = effectiveDryRun(deps, run, context);
+  const started = await deps.store.startRun(run.run_id, deps.agentId, playbook.name, playbook.idempotent, dryRun);
   if (!started) {
     log.info("run is no longer ours to start (cancelled or lease lost); standing down");
     return "lost";
   }
-  log.info({ playbook: playbook.name, dryRun: deps.dryRun }, "run started");
+  log.info({ playbook: playbook.name, dryRun, approvedBy: context.approval?.decided_by }, "run started");
+  // Written before the playbook acts; a failure to write it stops us like a failed audit row would.
+  await deps.journal?.append({ event: "started", runId: run.run_id, taskId: run.task_id, playbook: playbook.name });
+  const runStartedAt = performance.now();
 
   const abort = new AbortController();
   let lost = false;
@@ -64,27 +93,31 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
     }
   };
 
-  let result: PlaybookResult;
+  let result: EngineResult;
   try {
-    result = await playbook.run({
-      input: {
-        runId: run.run_id,
-        taskId: run.task_id,
-        alertname: run.alertname,
-        labels,
-        annotations: { ...run.annotations },
+    result = await runPlaybook(
+      playbook,
+      {
+        input: { runId: run.run_id, taskId: run.task_id, alertname: run.alertname, labels, annotations: { ...run.annotations } },
+        config: deps.playbookConfig[playbook.name],
+        dryRun,
+        signal: abort.signal,
+        log: log.child({ playbook: playbook.name }),
+        step,
+        actions: deps.actions,
       },
-      config: deps.playbookConfig[playbook.name],
-      dryRun: deps.dryRun,
-      signal: abort.signal,
-      log: log.child({ playbook: playbook.name }),
-      step,
-    });
+      engineHooks(deps, run, playbook.name),
+      {
+        match,
+        approval: context.approval ? { decidedBy: context.approval.decided_by, proposal: context.approval.proposal } : null,
+        stopFile: deps.stopFile,
+        recheckMs: deps.rails.recheck_ms,
+        concurrencyWaitMs: deps.rails.concurrency_wait_ms,
+        maintenanceWaitMs: deps.rails.maintenance_wait_ms,
+      },
+    );
   } catch (err) {
-    result =
-      err instanceof PlaybookInputError
-        ? { status: "escalated", summary: `${playbook.name}: ${err.message}` }
-        : { status: "failed", summary: `${playbook.name} failed: ${errorMessage(err)}` };
+    result = { status: "failed", summary: `${playbook.name} failed: ${errorMessage(err)}`, details: { playbook: playbook.name }, proposal: [], confidence: null };
   } finally {
     lease.stop();
     shutdown.removeEventListener("abort", onShutdown);
@@ -92,6 +125,7 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
 
   if (lost) {
     log.warn("run was cancelled or its lease was lost while working; result not written");
+    await deps.journal?.append({ event: "lost", runId: run.run_id }).catch(() => undefined);
     return "lost";
   }
   if (shutdown.aborted) {
@@ -102,17 +136,21 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
         return "error";
       });
     log.info({ outcome }, "run handed back on shutdown");
+    await deps.journal?.append({ event: "released", runId: run.run_id, detail: String(outcome) }).catch(() => undefined);
     return "released";
   }
-  await persist(log, () =>
-    deps.store.finishRun(run.run_id, deps.agentId, result.status, result.summary, {
-      playbook: playbook.name,
-      version: playbook.version,
-      dry_run: deps.dryRun,
-      ...result.details,
-    }),
-  );
-  log.info({ status: result.status, summary: result.summary }, "run finished");
+  const details = { ...result.details, dry_run: dryRun };
+  await persist(log, () => {
+    if (result.status === "awaiting_approval") {
+      return deps.remediation.requestApproval(run.run_id, deps.agentId, result.summary, result.proposal, details);
+    }
+    if (result.status === "cancelled") return deps.remediation.skipRun(run.run_id, deps.agentId, result.summary, details);
+    return deps.store.finishRun(run.run_id, deps.agentId, result.status, result.summary, details);
+  });
+  log.info({ status: result.status, summary: result.summary, confidence: result.confidence?.score }, "run finished");
+  await deps.journal?.append({ event: "finished", runId: run.run_id, detail: result.status }).catch(() => undefined);
+  deps.metrics?.runs.inc({ playbook: playbook.name, status: result.status });
+  deps.metrics?.runSeconds.observe({ playbook: playbook.name }, (performance.now() - runStartedAt) / 1000);
   return "finished";
 }
 

@@ -6,17 +6,20 @@ import type { Playbook } from "@ccm/playbooks";
 
 const sleepConfig = z.object({ duration_ms: z.number().int().min(0).default(60_000) }).strict();
 
-function sleeper(name: string, alertname: string, idempotent: boolean): Playbook<z.infer<typeof sleepConfig>> {
+function sleeper(name: string, alertname: string, idempotent: boolean): Playbook<z.infer<typeof sleepConfig>, null> {
   return {
     name,
     version: "1.0.0",
     description: `test only: waits duration_ms (${idempotent ? "idempotent" : "not idempotent"})`,
     risk: "low",
+    blastRadius: "none",
     idempotent,
+    runbook: "test only",
     configSchema: sleepConfig,
-    matches: (labels) => labels.alertname === alertname,
-    async run(ctx) {
-      await ctx.step("remediate", "sleep", { ms: ctx.config.duration_ms }, async () => {
+    match: (labels) => (labels.alertname === alertname ? { quality: 1, reason: `alertname ${alertname}` } : null),
+    // The wait is the diagnosis; it finds nothing to fix, so nothing is ever changed.
+    async diagnose(ctx) {
+      await ctx.step("diagnose", "sleep", { ms: ctx.config.duration_ms }, async () => {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, ctx.config.duration_ms);
           ctx.signal.addEventListener("abort", () => {
@@ -26,12 +29,14 @@ function sleeper(name: string, alertname: string, idempotent: boolean): Playbook
         });
         return { status: ctx.signal.aborted ? "skipped" : "ok", detail: ctx.signal.aborted ? "aborted" : "slept" };
       });
-      return { status: "succeeded", summary: `slept ${ctx.config.duration_ms} ms` };
+      return { verdict: "no_action", confirmed: false, summary: `slept ${ctx.config.duration_ms} ms`, findings: {}, proposal: [], state: null };
     },
+    remediate: async () => ({ summary: "nothing" }),
+    verify: async () => ({ ok: true, summary: "nothing" }),
   };
 }
 
-export const testPlaybooks: Playbook<unknown>[] = [
-  sleeper("test-sleep", "CCMTestSleep", true) as Playbook<unknown>,
-  sleeper("test-sleep-once", "CCMTestSleepOnce", false) as Playbook<unknown>,
+export const testPlaybooks: Playbook<unknown, unknown>[] = [
+  sleeper("test-sleep", "CCMTestSleep", true) as Playbook<unknown, unknown>,
+  sleeper("test-sleep-once", "CCMTestSleepOnce", false) as Playbook<unknown, unknown>,
 ];

@@ -15,10 +15,20 @@ export class RequestRejected extends HTTPException {
   }
 }
 
+/** Too much at once (in-flight limit, statement timeout): 503 + Retry-After, so senders retry later. */
+export class ServiceOverloaded extends RequestRejected {
+  readonly retryAfterS: number;
+  constructor(reason: string, retryAfterS = 5) {
+    super(503, reason);
+    this.retryAfterS = retryAfterS;
+  }
+}
+
 /** The one place errors become HTTP answers; internals never leak to the caller. */
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof RequestRejected) {
+      if (err instanceof ServiceOverloaded) c.header("Retry-After", String(err.retryAfterS));
       return c.json({ error: err.reason, ...(err.details === undefined ? {} : { details: err.details }) }, err.status);
     }
     if (err instanceof DatabaseUnavailableError) {

@@ -46,6 +46,18 @@ export function createHubMetrics(pool: Pool) {
     registers: [registry],
   });
   const dbUp = new Gauge({ name: "ccm_hub_database_up", help: "1 when the last scrape could query the database", registers: [registry] });
+  const outbox = new Gauge({
+    name: "ccm_notifications",
+    help: "Notification outbox rows by channel and status (pending/sending = depth, failed = permanent failures)",
+    labelNames: ["channel", "status"] as const,
+    registers: [registry],
+  });
+  const bands = new Gauge({
+    name: "ccm_runs_by_confidence_band",
+    help: "Runs of the last 24 h by confidence band (auto, approve, escalate)",
+    labelNames: ["band"] as const,
+    registers: [registry],
+  });
 
   /** Refresh the database-derived gauges; a database outage sets ccm_hub_database_up 0 instead of failing the scrape. */
   async function collectFromDatabase(): Promise<void> {
@@ -67,6 +79,21 @@ export function createHubMetrics(pool: Pool) {
       oldestQueued.set(q.rows[0]?.age ?? 0);
       agentsSeen.reset();
       for (const row of a.rows) agentsSeen.set({ host: row.host }, row.age);
+      // Tables of later migrations: read them when present, so the gauge set never breaks a scrape.
+      const n = await pool
+        .query<{ channel: string; status: string; n: string }>(
+          "select channel, status, count(*) as n from ccm.notifications group by channel, status",
+        )
+        .catch(() => null);
+      outbox.reset();
+      for (const row of n?.rows ?? []) outbox.set({ channel: row.channel, status: row.status }, Number(row.n));
+      const b = await pool
+        .query<{ band: string | null; n: string }>(
+          "select confidence->>'band' as band, count(*) as n from ccm.runs where created_at > now() - interval '24 hours' and confidence is not null group by 1",
+        )
+        .catch(() => null);
+      bands.reset();
+      for (const row of b?.rows ?? []) if (row.band) bands.set({ band: row.band }, Number(row.n));
       dbUp.set(1);
     } catch {
       dbUp.set(0);

@@ -5,6 +5,9 @@ import { createPool, migrate } from "@ccm/store";
 import { createHubApp } from "./app.ts";
 import type { HubConfig } from "./config.ts";
 import { startLeaseSweeper } from "./workers/lease-sweeper.ts";
+import { loadSourcesFile } from "./webhooks/sources-file.ts";
+import { startNotificationWorkers } from "./workers/notifications.ts";
+import { startRolloutController } from "./workers/rollout.ts";
 
 export interface RunningHub {
   port: number;
@@ -15,16 +18,28 @@ export interface RunningHub {
 
 /** Migrate (unless disabled), then serve the API and run the hub's workers. */
 export async function startHub(config: HubConfig, databaseUrl: string, log: Logger): Promise<RunningHub> {
+  // A bad sources file fails the start before anything else happens.
+  const sources = loadSourcesFile(config.CCM_SOURCES_FILE);
   if (config.CCM_HUB_MIGRATE) {
     const { applied } = await migrate(databaseUrl, { log: (m) => log.info({ component: "migrate" }, m) });
     log.info({ component: "migrate", applied: applied.length }, "database schema up to date");
   }
   const pool = createPool(databaseUrl, { max: config.CCM_DB_POOL_MAX, applicationName: "ccm-hub" });
-  const app = createHubApp({ pool, log, config });
+  const app = createHubApp({
+    pool,
+    log,
+    config,
+    sources,
+    slack: { signingSecret: config.CCM_SLACK_SIGNING_SECRET, approvers: config.CCM_SLACK_APPROVERS },
+  });
   const sweeper = startLeaseSweeper(pool, log.child({ component: "lease-sweeper" }), {
     intervalMs: config.CCM_LEASE_SWEEP_INTERVAL_MS,
     maxAttempts: config.CCM_MAX_ATTEMPTS,
   });
+  // Broadcast rollout: waves, failure threshold, offline TTL, summary (apps/hub/src/workers/rollout.ts).
+  const rollout = startRolloutController(pool, log.child({ component: "rollout" }), { intervalMs: config.CCM_ROLLOUT_INTERVAL_MS });
+  // Outbox delivery (Slack, PagerDuty), approval timeouts, morning digest.
+  const notifications = startNotificationWorkers(pool, log, config);
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.CCM_HUB_PORT, hostname: config.CCM_HUB_HOST }, () => resolve(s));
@@ -40,6 +55,8 @@ export async function startHub(config: HubConfig, databaseUrl: string, log: Logg
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await sweeper.stop();
+      await rollout.stop();
+      await notifications.stop();
       await pool.end();
       log.info("hub stopped");
     },

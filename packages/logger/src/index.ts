@@ -14,6 +14,27 @@ export const REDACT_PATHS = [
   "*.password",
   "databaseUrl",
   "*.databaseUrl",
+  // Supabase keys, agent tokens and webhook secrets, wherever a config or request object is logged.
+  "apikey",
+  "*.apikey",
+  "headers.apikey",
+  "req.headers.apikey",
+  "anonKey",
+  "*.anonKey",
+  "p_token",
+  "*.p_token",
+  "secret",
+  "*.secret",
+  "CCM_WEBHOOK_TOKEN",
+  "*.CCM_WEBHOOK_TOKEN",
+  "CCM_API_TOKEN",
+  "*.CCM_API_TOKEN",
+  "CCM_GRAFANA_HMAC_SECRET",
+  "*.CCM_GRAFANA_HMAC_SECRET",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "*.SUPABASE_SERVICE_ROLE_KEY",
+  "DATABASE_URL",
+  "*.DATABASE_URL",
 ];
 
 /** One root logger per app: JSON to stdout (or `destination`), secrets redacted. */

@@ -1,1 +1,15 @@
-export {};
+export { notifyEnvSchema, notifyEnvShape, slackRouteSchema, pagerdutyRouteSchema, type NotifyConfig, type SlackRoute, type PagerdutyRoute } from "./config.ts";
+export { claimNotifications, completeNotification, failNotification, notificationSchema, type Notification } from "./outbox-store.ts";
+export { deliverBatch, pagerdutyTrigger, type DeliveryConfig, type DeliveryDeps } from "./deliver.ts";
+export { DeliveryError } from "./delivery-error.ts";
+export { backoffMs } from "./backoff.ts";
+export { SlackSender, type SlackSenderOptions, type PostedMessage } from "./slack-sender.ts";
+export { sendPagerdutyEvent, pagerdutySeverity, pagerdutyEventSchema, type PagerdutyEvent } from "./pagerduty.ts";
+export { slackSignature, verifySlackSignature, SlackSignatureError } from "./slack-signature.ts";
+export { APPROVE_ACTION, REJECT_ACTION, type SlackMessage } from "./slack-blocks.ts";
+export { decideApproval, expireApprovals, decisionResultSchema, type DecisionResult } from "./approvals.ts";
+export { buildDigest, digestQueries, type Digest } from "./digest-query.ts";
+export { digestLines, digestMessage, formatDuration } from "./digest-format.ts";
+export { digestDue, localClock } from "./digest-schedule.ts";
+export { runScheduledDigest, enqueueAdhocDigest, type DigestSchedule, type DigestOutcome } from "./digest-runner.ts";
+export { loadIncidentContext, type IncidentContext } from "./incident-context.ts";

@@ -6,3 +6,12 @@ export {
 } from "./alertmanager.ts";
 export { labelFingerprint, normalizedAlertSchema, type NormalizedAlert } from "./normalized-alert.ts";
 export { ConfigError, parseConfigOrThrow } from "./config-error.ts";
+export { grafanaAlertSchema, grafanaWebhookSchema, type GrafanaAlert, type GrafanaWebhook } from "./grafana.ts";
+export { elasticAlertSchema, elasticSummarySchema, type ElasticAlert, type ElasticSummary } from "./elastic.ts";
+export {
+  genericSourceSchema,
+  sourceNameSchema,
+  sourcesFileSchema,
+  type GenericSource,
+  type SourcesFile,
+} from "./generic-source.ts";

@@ -58,77 +58,96 @@ export interface AgentStore {
   releaseRun(runId: string, agentId: string, reason: string): Promise<string>;
 }
 
-/** The postgres transport: `pg` straight to any Postgres >= 15. */
+/**
+ * The postgres transport: `pg` straight to any Postgres >= 15.
+ * Without a token it calls the internal functions as the schema owner (embedded, trusted hosts).
+ * With a token it calls only the ccm.agent_* functions, which derive the agent from the token,
+ * so the database role it connects as needs nothing beyond EXECUTE on those (see docs/supabase.md).
+ */
 export class PgAgentStore implements AgentStore {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly token: string | undefined;
 
-  private async one<T>(sql: string, params: unknown[]): Promise<T> {
+  constructor(
+    private readonly pool: pg.Pool,
+    options: { token?: string } = {},
+  ) {
+    this.token = options.token;
+  }
+
+  private async rows(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     try {
       const { rows } = await this.pool.query(sql, params);
-      return (rows[0] as { v: T }).v;
+      return rows;
     } catch (err) {
       throw classifyDatabaseError(err);
     }
   }
 
-  enroll(e: Enrolment): Promise<string> {
-    return this.one("select ccm.enroll_agent($1, $2, $3, $4, $5, $6) as v", [
-      e.host,
-      e.aliases,
-      JSON.stringify(e.labels),
-      e.version,
-      e.playbooks,
-      JSON.stringify(e.facts),
-    ]);
+  private async one<T>(sql: string, params: unknown[]): Promise<T> {
+    const rows = await this.rows(sql, params);
+    return (rows[0] as { v: T }).v;
+  }
+
+  /** With a token: `ccm.agent_<name>($token, ...rest)`; without: `ccm.<internal>($agentId, ...)`. */
+  private tokenCall<T>(name: string, rest: unknown[]): Promise<T> {
+    const params = [this.token, ...rest];
+    return this.one(`select ccm.agent_${name}(${params.map((_, i) => `$${i + 1}`).join(", ")}) as v`, params);
+  }
+
+  async enroll(e: Enrolment): Promise<string> {
+    const args = [e.aliases, JSON.stringify(e.labels), e.version, e.playbooks, JSON.stringify(e.facts)];
+    if (this.token) {
+      const [row] = await this.rows("select agent_id from ccm.agent_register($1, $2, $3, $4, $5, $6)", [this.token, ...args]);
+      return (row as { agent_id: string }).agent_id;
+    }
+    return this.one("select ccm.enroll_agent($1, $2, $3, $4, $5, $6) as v", [e.host, ...args]);
   }
 
   heartbeat(agentId: string, facts?: Record<string, unknown>): Promise<boolean> {
-    return this.one("select ccm.heartbeat($1, $2) as v", [agentId, facts ? JSON.stringify(facts) : null]);
+    const f = facts ? JSON.stringify(facts) : null;
+    if (this.token) return this.tokenCall("heartbeat", [f]);
+    return this.one("select ccm.heartbeat($1, $2) as v", [agentId, f]);
   }
 
   async claimRuns(agentId: string, limit: number, leaseSeconds: number): Promise<ClaimedRun[]> {
-    try {
-      const { rows } = await this.pool.query("select * from ccm.claim_runs($1, $2, $3)", [
-        agentId,
-        limit,
-        leaseSeconds,
-      ]);
-      return rows.map((r) => claimedRunSchema.parse(r));
-    } catch (err) {
-      throw classifyDatabaseError(err);
-    }
+    const rows = this.token
+      ? await this.rows("select * from ccm.agent_claim_runs($1, $2, $3)", [this.token, limit, leaseSeconds])
+      : await this.rows("select * from ccm.claim_runs($1, $2, $3)", [agentId, limit, leaseSeconds]);
+    return rows.map((r) => claimedRunSchema.parse(r));
   }
 
   startRun(runId: string, agentId: string, playbook: string, idempotent: boolean, dryRun: boolean): Promise<boolean> {
+    if (this.token) return this.tokenCall("start_run", [runId, playbook, idempotent, dryRun]);
     return this.one("select ccm.start_run($1, $2, $3, $4, $5) as v", [runId, agentId, playbook, idempotent, dryRun]);
   }
 
   renewLease(runId: string, agentId: string, leaseSeconds: number): Promise<string> {
+    if (this.token) return this.tokenCall("renew_lease", [runId, leaseSeconds]);
     return this.one("select ccm.renew_lease($1, $2, $3) as v", [runId, agentId, leaseSeconds]);
   }
 
   async recordStep(runId: string, agentId: string, phase: string, action: string, args: unknown): Promise<number> {
-    const id = await this.one<string>("select ccm.record_step($1, $2, $3, $4, $5) as v", [
-      runId,
-      agentId,
-      phase,
-      action,
-      JSON.stringify(args ?? {}),
-    ]);
+    const a = JSON.stringify(args ?? {});
+    const id = this.token
+      ? await this.tokenCall<string>("record_step", [runId, phase, action, a])
+      : await this.one<string>("select ccm.record_step($1, $2, $3, $4, $5) as v", [runId, agentId, phase, action, a]);
     return Number(id);
   }
 
   async finishStep(stepId: number, agentId: string, r: StepResult): Promise<void> {
-    await this.one("select ccm.finish_step($1, $2, $3, $4, $5, $6, $7, $8) as v", [
-      stepId,
-      agentId,
+    const rest = [
       r.status,
       r.detail ?? null,
       r.data === undefined ? null : JSON.stringify(r.data),
       r.exitCode ?? null,
       r.durationMs === undefined ? null : Math.round(r.durationMs),
       r.outputTail ?? null,
-    ]);
+    ];
+    if (this.token) {
+      await this.tokenCall("finish_step", [stepId, ...rest]);
+      return;
+    }
+    await this.one("select ccm.finish_step($1, $2, $3, $4, $5, $6, $7, $8) as v", [stepId, agentId, ...rest]);
   }
 
   finishRun(
@@ -139,17 +158,13 @@ export class PgAgentStore implements AgentStore {
     result: unknown,
     error?: string,
   ): Promise<boolean> {
-    return this.one("select ccm.finish_run($1, $2, $3, $4, $5, $6) as v", [
-      runId,
-      agentId,
-      status,
-      summary,
-      JSON.stringify(result ?? null),
-      error ?? null,
-    ]);
+    const rest = [status, summary, JSON.stringify(result ?? null), error ?? null];
+    if (this.token) return this.tokenCall("finish_run", [runId, ...rest]);
+    return this.one("select ccm.finish_run($1, $2, $3, $4, $5, $6) as v", [runId, agentId, ...rest]);
   }
 
   releaseRun(runId: string, agentId: string, reason: string): Promise<string> {
+    if (this.token) return this.tokenCall("release_run", [runId, reason]);
     return this.one("select ccm.release_run($1, $2, $3) as v", [runId, agentId, reason]);
   }
 }

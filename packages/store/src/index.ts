@@ -30,3 +30,55 @@ export {
 } from "./task-queries.ts";
 export { subscribeWakeups, type WakeupHandlers, type WakeupSubscription } from "./wakeups.ts";
 export { agentChannel } from "./channel.ts";
+export {
+  PgRemediationStore,
+  type BeginRemediation,
+  type GateBlock,
+  type RemediationStore,
+  type RunContext,
+  type TrackRecord,
+} from "./remediation-store.ts";
+export {
+  InvalidRunIdError,
+  decideApproval,
+  getFleetPause,
+  resolveRunId,
+  setFleetPause,
+  type ApprovalDecision,
+  type FleetPause,
+} from "./operator-controls.ts";
+export { createAgentTransport, type AgentTransport, type AgentTransportConfig } from "./agent-transport.ts";
+export { SupabaseAgentStore } from "./supabase-agent-store.ts";
+export { createCcmSupabaseClient, type CcmSupabaseClient, type SupabaseClientOptions } from "./supabase-client.ts";
+export { SupabaseCallError, classifySupabaseError } from "./supabase-errors.ts";
+export { subscribeRealtimeWakeups, type RealtimeWakeupMode } from "./supabase-wakeups.ts";
+export { pgAgentTokenAdmin, supabaseAgentTokenAdmin, type AgentTokenAdmin } from "./agent-token-admin.ts";
+export {
+  AlertNotFoundError,
+  alertDetailQuery,
+  getAlert,
+  listAlerts,
+  listAlertsQuery,
+  type AlertDetail,
+  type AlertRow,
+} from "./alert-queries.ts";
+export {
+  BroadcastNotFoundError,
+  BroadcastRejectedError,
+  BroadcastStateError,
+  advanceBroadcasts,
+  broadcastQueries,
+  broadcastSelectorSchema,
+  broadcastSpecSchema,
+  controlBroadcast,
+  createBroadcast,
+  getBroadcast,
+  listBroadcasts,
+  resolveBroadcastId,
+  type BroadcastAction,
+  type BroadcastDetail,
+  type BroadcastHost,
+  type BroadcastRow,
+  type BroadcastSelector,
+  type BroadcastSpec,
+} from "./broadcast-store.ts";

@@ -1,4 +1,5 @@
 import os from "node:os";
+import path from "node:path";
 import { createLogger } from "@ccm/logger";
 import { parseHubConfig, startHub } from "@ccm/hub";
 import { agentPlaybooks, loadAgentConfig, parseAgentConfig, startAgent } from "@ccm/agent";
@@ -17,6 +18,8 @@ export async function upCommand(env: NodeJS.ProcessEnv): Promise<void> {
   const db = await resolveDatabase(env);
   const hub = await startHub(hubConfig, db.url, log.child({ app: "hub" }));
   const agentEnv = { ...env, DATABASE_URL: db.url };
+  // The local demo keeps the agent's lock and journal beside the embedded database, not in /var/lib/ccm.
+  process.env.CCM_STATE_DIR ??= path.resolve(env.CCM_HOME || ".ccm", "agent");
   const agentConfig = env.CCM_AGENT_CONFIG
     ? await loadAgentConfig(agentEnv, playbooks)
     : parseAgentConfig(

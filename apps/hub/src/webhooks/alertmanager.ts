@@ -1,18 +1,19 @@
 import { Hono } from "hono";
-import type { z } from "zod";
 import {
   alertmanagerWebhookSchema,
   labelFingerprint,
   type AlertmanagerWebhook,
   type NormalizedAlert,
 } from "@ccm/schemas";
-import { ingestAlerts, type Pool } from "@ccm/store";
 import type { Logger } from "@ccm/logger";
-import { RequestRejected } from "../http-errors.ts";
 import { checkBearer, readJsonBody, requireJson } from "./guard.ts";
+import type { Ingestor } from "./ingest.ts";
+import { ingestAnswer, parseOrReject } from "./respond.ts";
+
+export { formatIssues } from "./respond.ts";
 
 export interface WebhookDeps {
-  pool: Pool;
+  ingestor: Ingestor;
   log: Logger;
   token: string | undefined;
   maxBytes: number;
@@ -32,10 +33,6 @@ export function normalizeAlertmanager(payload: AlertmanagerWebhook): NormalizedA
   }));
 }
 
-export function formatIssues(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.slice(0, 20).map((i) => ({ path: i.path.join(".") || "(root)", message: i.message }));
-}
-
 /** POST /v1/webhooks/alertmanager: answers 200 only after the alerts are committed. */
 export function alertmanagerRoute(deps: WebhookDeps): Hono {
   const app = new Hono();
@@ -43,34 +40,9 @@ export function alertmanagerRoute(deps: WebhookDeps): Hono {
     checkBearer(c, deps.token);
     requireJson(c);
     const body = await readJsonBody(c, deps.maxBytes);
-    const parsed = alertmanagerWebhookSchema.safeParse(body);
-    if (!parsed.success) {
-      throw new RequestRejected(400, "not an Alertmanager webhook payload (version 4)", formatIssues(parsed.error));
-    }
-    const payload = parsed.data;
-    const results = await ingestAlerts(deps.pool, "alertmanager", payload.groupKey, normalizeAlertmanager(payload));
-    deps.log.info(
-      {
-        source: "alertmanager",
-        receiver: payload.receiver,
-        groupKey: payload.groupKey,
-        alerts: results.length,
-        truncatedAlerts: payload.truncatedAlerts,
-        outcomes: countBy(results.map((r) => r.outcome)),
-      },
-      "webhook ingested",
-    );
-    return c.json({
-      status: "ok",
-      truncatedAlerts: payload.truncatedAlerts,
-      alerts: results.map((r) => ({ alert_id: r.alert_id, task_id: r.task_id, outcome: r.outcome, host: r.host })),
-    });
+    const payload = parseOrReject(alertmanagerWebhookSchema, body, "an Alertmanager webhook payload (version 4)");
+    const results = await deps.ingestor.ingest("alertmanager", payload.groupKey, normalizeAlertmanager(payload));
+    return ingestAnswer(c, deps.log, "alertmanager", results, { truncatedAlerts: payload.truncatedAlerts });
   });
   return app;
-}
-
-function countBy(values: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const v of values) out[v] = (out[v] ?? 0) + 1;
-  return out;
 }

@@ -16,3 +16,11 @@ export function matchesDiskFull(labels: Record<string, string>): boolean {
   // Without a mountpoint we would not know which filesystem to clean: leave it to a human.
   return wanted && (labels.mountpoint ?? "").trim() !== "";
 }
+
+/** The engine's view of matchesDiskFull: an explicit `ccm_playbook` label or a known alert name match fully. */
+export function matchDiskFull(labels: Record<string, string>): { quality: number; reason: string } | null {
+  if (!matchesDiskFull(labels)) return null;
+  return labels.ccm_playbook === "disk-full"
+    ? { quality: 1, reason: "label ccm_playbook=disk-full" }
+    : { quality: 1, reason: `alertname ${labels.alertname} is a disk-space alert with a mountpoint` };
+}

@@ -1,15 +1,15 @@
-import type { Playbook, PlaybookContext, PlaybookResult } from "../types.ts";
+import type { Diagnosis, Playbook, PlaybookContext, PlaybookResult } from "../types.ts";
 import { categories, type Category } from "./categories.ts";
 import { cleanFolder, type CleanDeps, type Folder } from "./clean-folder.ts";
 import { diskFullConfigSchema, type DiskFullConfig } from "./config.ts";
 import { formatBytes, formatPercent } from "./format.ts";
-import { matchesDiskFull } from "./match.ts";
+import { matchDiskFull } from "./match.ts";
 import { resolveMountpoint, type Mountpoint } from "./mountpoint.ts";
 import { applyIgnored, describeUnreadable, scanOpenFiles } from "./open-files.ts";
 import { scopeDir } from "./scope.ts";
 import { buildResult } from "./result.ts";
-import { newTally } from "./tally.ts";
-import { filesystemUsage } from "./usage.ts";
+import { newTally, type Tally } from "./tally.ts";
+import { filesystemUsage, type FilesystemUsage } from "./usage.ts";
 
 async function measure(ctx: PlaybookContext<DiskFullConfig>, phase: "diagnose" | "verify", mount: Mountpoint) {
   return ctx.step(phase, "filesystem_usage", { mountpoint: mount.path }, async () => {
@@ -70,18 +70,102 @@ async function checkOpenFiles(ctx: PlaybookContext<DiskFullConfig>, deps: CleanD
   return scan.incomplete;
 }
 
+/** What diagnosis hands to remediation and verification of the same run. */
+export interface DiskFullState {
+  mount: Mountpoint;
+  before: FilesystemUsage;
+  work: Array<{ cat: Category; folder: Folder }>;
+  tally?: Tally;
+}
+
+export type DiskFullPlaybook = Playbook<DiskFullConfig, DiskFullState> & {
+  /** The whole playbook without the engine (diagnose, clean, measure), as the foundation ran it. */
+  run(ctx: PlaybookContext<DiskFullConfig>): Promise<PlaybookResult>;
+};
+
 /** Build the playbook; `deps` lets a test substitute the open-file scan (the default reads /proc). */
-export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Playbook<DiskFullConfig> {
+export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): DiskFullPlaybook {
   return {
     name: "disk-full",
-    version: "1.0.0",
+    version: "1.1.0",
     description:
       "Frees space on the alert's filesystem: removes old rotated logs and old temp files, gzips old backups, " +
       "only in configured folders, never symlinks or open files; escalates if usage stays above target.",
     risk: "low",
+    blastRadius: "files",
     idempotent: true,
+    // Its actions are confined to configured folders, named patterns, old files nobody holds open, each
+    // rechecked before it acts (see the runbook), so it starts as if 9 verified fixes were behind it.
+    prior: { successes: 9, failures: 0 },
+    runbook: "docs/runbooks/disk-full.md",
     configSchema: diskFullConfigSchema,
-    matches: matchesDiskFull,
+    match: matchDiskFull,
+    async diagnose(ctx): Promise<Diagnosis<DiskFullState>> {
+      const mount = await recordMountpoint(ctx);
+      const before = (await measure(ctx, "diagnose", mount)).data;
+      const work = await scopeFolders(ctx, mount);
+      const incomplete = work.length > 0 ? await checkOpenFiles(ctx, deps) : null;
+      const target = ctx.config.target_used_percent;
+      const usage = `usage ${formatPercent(before.usedPercent)} (target ${target}%)`;
+      const findings = { mountpoint: mount.path, before, target_used_percent: target, folders_in_scope: work.map((w) => w.folder.dir) };
+      const state = { mount, before, work };
+      if (work.length === 0) {
+        const above = before.usedPercent > target;
+        return {
+          verdict: above ? "escalate" : "no_action",
+          confirmed: false,
+          summary: `no configured folder is on ${mount.path}, nothing to clean; ${usage}`,
+          findings,
+          proposal: [],
+          state,
+        };
+      }
+      if (incomplete) {
+        return {
+          verdict: "escalate",
+          confirmed: null,
+          summary: `open-file check incomplete (${incomplete}), so nothing was removed on ${mount.path}; ${usage}`,
+          findings: { ...findings, open_file_check_incomplete: incomplete },
+          proposal: [],
+          state,
+        };
+      }
+      return {
+        verdict: "remediate",
+        confirmed: true,
+        summary: `${mount.path}: ${usage}; ${work.length} configured folders on it`,
+        findings,
+        proposal: work.map((w) => ({ action: w.cat.action, target: w.folder.dir, detail: w.cat.reason })),
+        state,
+      };
+    },
+    async remediate(ctx, d) {
+      const tally = newTally(ctx.config.max_files_per_run);
+      d.state.tally = tally;
+      for (const { cat, folder } of d.state.work) {
+        if (tally.incomplete || tally.stopped || tally.budget <= 0) break;
+        if (ctx.signal.aborted) {
+          tally.stopped = true;
+          break;
+        }
+        await cleanFolder(ctx, cat, folder, tally, deps);
+      }
+      return { summary: `${tally.filesRemoved} files removed, ${tally.filesCompressed} compressed` };
+    },
+    async verify(ctx, d) {
+      const tally = d.state.tally ?? newTally(ctx.config.max_files_per_run);
+      const after = tally.stopped ? d.state.before : (await measure(ctx, "verify", d.state.mount)).data;
+      const r = buildResult({
+        mountpoint: d.state.mount.path,
+        before: d.state.before,
+        after,
+        target: ctx.config.target_used_percent,
+        dryRun: ctx.dryRun,
+        foldersInScope: d.state.work.length,
+        tally,
+      });
+      return { ok: r.status === "succeeded", summary: r.summary, details: r.details };
+    },
     async run(ctx): Promise<PlaybookResult> {
       const mount = await recordMountpoint(ctx);
       const before = (await measure(ctx, "diagnose", mount)).data;
@@ -116,4 +200,4 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Pla
 }
 
 /** The built-in `disk-full` playbook. */
-export const diskFullPlaybook: Playbook<DiskFullConfig> = createDiskFullPlaybook();
+export const diskFullPlaybook: DiskFullPlaybook = createDiskFullPlaybook();

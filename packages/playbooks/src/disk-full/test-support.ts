@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { silentLogger } from "@ccm/logger";
+import { createHostActions } from "../actions/host-actions.ts";
 import type { PlaybookContext, StepOutcome, StepRecorder } from "../types.ts";
 import { diskFullConfigSchema, type DiskFullConfig } from "./config.ts";
 import { scanOpenFiles, type OpenFiles } from "./open-files.ts";
@@ -63,6 +64,7 @@ export function testRun(
     signal: opts.signal ?? new AbortController().signal,
     log: silentLogger(),
     step,
+    actions: createHostActions(),
   };
   return { ctx, steps };
 }

@@ -1,0 +1,32 @@
+import { createPool, getFleetPause, setFleetPause } from "@ccm/store";
+import { parse } from "../args.ts";
+import { resolveDatabase } from "../database.ts";
+import { defaultOperator } from "./approve.ts";
+
+/**
+ * `ccm pause [--reason]` / `ccm resume` / `ccm pause --status`: the fleet-wide switch every agent checks
+ * before each remediation step. Diagnosis goes on; nothing is changed on any host while paused.
+ */
+export async function pauseCommand(paused: boolean, argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parse(argv, {
+    reason: { type: "string" },
+    by: { type: "string" },
+    status: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  });
+  const db = await resolveDatabase(env);
+  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  try {
+    const state = values.status ? await getFleetPause(pool) : await setFleetPause(pool, paused, values.by ?? defaultOperator(), values.reason);
+    if (values.json) console.log(JSON.stringify(state, null, 2));
+    else
+      console.log(
+        state.paused
+          ? `fleet PAUSED by ${state.changed_by ?? "?"} at ${state.changed_at.toISOString()}${state.reason ? ` (${state.reason})` : ""}: agents diagnose but change nothing`
+          : `fleet active (last change by ${state.changed_by ?? "-"} at ${state.changed_at.toISOString()})`,
+      );
+  } finally {
+    await pool.end();
+    await db.stop();
+  }
+}

@@ -179,6 +179,31 @@ describe("rollout", () => {
     await expect(db.pool.query("select ccm.resume_broadcast($1, 'bob')", [id])).rejects.toThrow(/no unfinished broadcast/);
   });
 
+  it("a stop is real: a tick racing an uncommitted cancel releases nothing, and nothing after it commits", async () => {
+    await fleet("race", 4);
+    const id = await insertBroadcast(db.pool, { playbook: "collect-facts", selector: { labels: { suite: "race" } }, canary: 1, batch: "3" });
+    const { rows: a } = await db.pool.query("select id from ccm.agents where host = 'race-01'");
+    const { rows: c } = await db.pool.query("select run_id from ccm.claim_runs($1, 1, 30)", [a[0].id]);
+    const operator = await db.pool.connect();
+    try {
+      await operator.query("begin");
+      await operator.query("select ccm.cancel_broadcast($1, 'bob')", [id]);
+      // The canary finishes while the cancel is not committed yet: its trigger and the hub's tick skip the locked row.
+      await db.pool.query("select ccm.start_run($1, $2, 'collect-facts', true, false)", [c[0].run_id, a[0].id]);
+      await db.pool.query("select ccm.finish_run($1, $2, 'succeeded', 'ok')", [c[0].run_id, a[0].id]);
+      const tick = await db.pool.query("select * from ccm.advance_broadcasts() where broadcast_id = $1", [id]);
+      expect(tick.rows).toEqual([]);
+      await operator.query("commit");
+    } finally {
+      operator.release();
+    }
+    await db.pool.query("select ccm.advance_broadcasts()");
+    const { rows } = await db.pool.query("select count(*)::int as n from ccm.tasks where broadcast_id = $1 and broadcast_wave > 0 and released_at is not null", [id]);
+    expect(rows[0].n).toBe(0);
+    expect(hostsIn(await states(db.pool, id), "cancelled")).toEqual(["race-02", "race-03", "race-04"]);
+    expect((await broadcast(db.pool, id)).summary).toBe("1/4 succeeded; 3 cancelled; cancelled by bob");
+  });
+
   it("a released run nobody claims within the TTL counts as offline, not failed; a run without result past its timeout counts as timeout", async () => {
     await fleet("off", 3);
     const id = await insertBroadcast(db.pool, { playbook: "collect-facts", selector: { labels: { suite: "off" } }, canary: 0, batch: "100%", max_failures: "1", offline_ttl_s: 60, run_timeout_s: 60 });

@@ -62,7 +62,13 @@ describe.skipIf(skipReason !== null)("real Prometheus + Alertmanager + node_expo
 
     const host = `chain-${process.pid}`;
     const token = "chain-test-token-0123456789";
-    const [hubPort, nePort, promPort, amPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [hubPort, nePort, promPort, amPort, agentMetricsPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const hubUrl = `http://127.0.0.1:${hubPort}`;
 
     const hub = spawnCcm(["hub"], { DATABASE_URL: db.url, CCM_HUB_PORT: String(hubPort), CCM_HUB_HOST: "127.0.0.1", CCM_WEBHOOK_TOKEN: token });
@@ -84,7 +90,7 @@ describe.skipIf(skipReason !== null)("real Prometheus + Alertmanager + node_expo
         },
       }),
     );
-    const agent = spawnCcm(["agent"], { DATABASE_URL: db.url, CCM_AGENT_CONFIG: agentConfig });
+    const agent = spawnCcm(["agent"], { DATABASE_URL: db.url, CCM_AGENT_CONFIG: agentConfig, CCM_AGENT_METRICS_PORT: String(agentMetricsPort) });
     ccm.push(agent);
     await waitFor("hub ready", async () => (await fetch(`${hubUrl}/readyz`).catch(() => null))?.ok, 30_000);
 
@@ -97,6 +103,8 @@ describe.skipIf(skipReason !== null)("real Prometheus + Alertmanager + node_expo
       MOUNTPOINT: mnt,
       MIN_FREE_PERCENT: "50",
       HUB: hubUrl,
+      HUB_TARGET: `127.0.0.1:${hubPort}`,
+      AGENT_METRICS: `127.0.0.1:${agentMetricsPort}`,
       TOKEN: token,
     };
     await writeFile(path.join(work, "rules.yml"), fill(await tmpl("disk-rules.yml"), values));
@@ -163,5 +171,30 @@ describe.skipIf(skipReason !== null)("real Prometheus + Alertmanager + node_expo
     expect(alerts.map((a) => a.status)).toEqual(["firing", "resolved"]);
     expect(alerts[0].mountpoint).toBe(mnt);
     expect(alerts[1].outcome).toBe("resolved");
+
+    // The same Prometheus scrapes CCM itself: the hub counted both webhooks, the agent its run.
+    const query = async (q: string) => {
+      const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await r.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      return body.data.result;
+    };
+    await waitFor(
+      "Prometheus to scrape CCM's own metrics",
+      async () => {
+        const webhooks = await query('sum(ccm_webhooks_total{job="ccm-hub",source="alertmanager",code="200"})');
+        const runs = await query('sum(ccm_agent_runs_total{job="ccm-agent",playbook="disk-full",status="succeeded"})');
+        const up = await query('min(up{job=~"ccm-hub|ccm-agent"})');
+        return Number(webhooks[0]?.value[1]) >= 2 && Number(runs[0]?.value[1]) >= 1 && up[0]?.value[1] === "1";
+      },
+      30_000,
+      500,
+    ).catch((err) => {
+      throw new Error(`${err}\n${diagnostics()}`);
+    });
+  });
+
+  it("the shipped meta-monitoring rules load in this Prometheus's promtool", () => {
+    const out = execFileSync("/usr/bin/promtool", ["check", "rules", path.join(REPO_ROOT, "infra/prometheus/ccm-rules.yml")]).toString();
+    expect(out).toMatch(/SUCCESS: \d+ rules found/);
   });
 });

@@ -13,12 +13,6 @@ export function createAgentMetrics() {
       labelNames: ["result"] as const,
       registers: [registry],
     }),
-    claimSeconds: new Histogram({
-      name: "ccm_agent_claim_latency_seconds",
-      help: "Time from a run being queued to this agent claiming it",
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
     runs: new Counter({
       name: "ccm_agent_runs_total",
       help: "Runs finished by playbook and final status",

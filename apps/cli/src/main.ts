@@ -93,6 +93,12 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`ccm: ${err.message}\n\n${USAGE}`);
     process.exit(2);
   }
+  // Errors whose message is the whole story (a second agent on this host, a bad config, ...).
+  const known = ["AlreadyRunningError", "PlaybookLoadError"];
+  if (err instanceof Error && known.includes(err.name)) {
+    console.error(`ccm: ${err.message}`);
+    process.exit(1);
+  }
   if (err instanceof ConfigError || err instanceof TaskNotFoundError || err instanceof MigrationError) {
     console.error(`ccm: ${err.message}`);
     process.exit(1);

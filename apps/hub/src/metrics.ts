@@ -52,6 +52,18 @@ export function createHubMetrics(pool: Pool) {
     labelNames: ["channel", "status"] as const,
     registers: [registry],
   });
+  const budgets = new Gauge({
+    name: "ccm_remediation_budget_blocks_1h",
+    help: "Remediations stopped by a remediation budget in the last hour, by playbook",
+    labelNames: ["playbook"] as const,
+    registers: [registry],
+  });
+  const claimLatency = new Gauge({
+    name: "ccm_claim_latency_seconds",
+    help: "Queued -> claimed latency of runs claimed in the last 5 minutes, by quantile",
+    labelNames: ["quantile"] as const,
+    registers: [registry],
+  });
   const bands = new Gauge({
     name: "ccm_runs_by_confidence_band",
     help: "Runs of the last 24 h by confidence band (auto, approve, escalate)",
@@ -92,6 +104,23 @@ export function createHubMetrics(pool: Pool) {
           "select confidence->>'band' as band, count(*) as n from ccm.runs where created_at > now() - interval '24 hours' and confidence is not null group by 1",
         )
         .catch(() => null);
+      const bb = await pool
+        .query<{ playbook: string | null; n: string }>(
+          `select r.playbook, count(*) as n from ccm.run_steps s join ccm.runs r on r.id = s.run_id
+            where s.action = 'safety_rails' and s.data->>'reason' = 'budget' and s.started_at > now() - interval '1 hour'
+            group by 1`,
+        )
+        .catch(() => null);
+      budgets.reset();
+      for (const row of bb?.rows ?? []) budgets.set({ playbook: row.playbook ?? "unknown" }, Number(row.n));
+      const cl = await pool.query<{ p50: number | null; p99: number | null }>(
+        `select percentile_cont(0.5) within group (order by extract(epoch from claimed_at - created_at))::float8 as p50,
+                percentile_cont(0.99) within group (order by extract(epoch from claimed_at - created_at))::float8 as p99
+           from ccm.runs where claimed_at > now() - interval '5 minutes'`,
+      );
+      claimLatency.reset();
+      if (cl.rows[0]?.p50 != null) claimLatency.set({ quantile: "0.5" }, cl.rows[0].p50);
+      if (cl.rows[0]?.p99 != null) claimLatency.set({ quantile: "0.99" }, cl.rows[0].p99);
       bands.reset();
       for (const row of b?.rows ?? []) if (row.band) bands.set({ band: row.band }, Number(row.n));
       dbUp.set(1);

@@ -5,6 +5,7 @@ import { createPool, migrate } from "@ccm/store";
 import { createHubApp } from "./app.ts";
 import type { HubConfig } from "./config.ts";
 import { startLeaseSweeper } from "./workers/lease-sweeper.ts";
+import { createHubMetrics } from "./metrics.ts";
 import { loadSourcesFile } from "./webhooks/sources-file.ts";
 import { startNotificationWorkers } from "./workers/notifications.ts";
 import { startRolloutController } from "./workers/rollout.ts";
@@ -25,8 +26,10 @@ export async function startHub(config: HubConfig, databaseUrl: string, log: Logg
     log.info({ component: "migrate", applied: applied.length }, "database schema up to date");
   }
   const pool = createPool(databaseUrl, { max: config.CCM_DB_POOL_MAX, applicationName: "ccm-hub" });
+  const metrics = createHubMetrics(pool);
   const app = createHubApp({
     pool,
+    metrics,
     log,
     config,
     sources,
@@ -35,6 +38,7 @@ export async function startHub(config: HubConfig, databaseUrl: string, log: Logg
   const sweeper = startLeaseSweeper(pool, log.child({ component: "lease-sweeper" }), {
     intervalMs: config.CCM_LEASE_SWEEP_INTERVAL_MS,
     maxAttempts: config.CCM_MAX_ATTEMPTS,
+    onRecovered: (outcome) => metrics.leaseRecoveries.inc({ outcome }),
   });
   // Broadcast rollout: waves, failure threshold, offline TTL, summary (apps/hub/src/workers/rollout.ts).
   const rollout = startRolloutController(pool, log.child({ component: "rollout" }), { intervalMs: config.CCM_ROLLOUT_INTERVAL_MS });

@@ -5,7 +5,7 @@ import { recoverExpiredLeases, type Pool } from "@ccm/store";
 export function startLeaseSweeper(
   pool: Pool,
   log: Logger,
-  options: { intervalMs: number; maxAttempts: number },
+  options: { intervalMs: number; maxAttempts: number; onRecovered?: (outcome: string) => void },
 ): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const tick = async () => {
@@ -13,6 +13,7 @@ export function startLeaseSweeper(
       const recovered = await recoverExpiredLeases(pool, options.maxAttempts);
       for (const r of recovered) {
         log.warn({ runId: r.run_id, outcome: r.outcome }, "recovered run with expired lease");
+        options.onRecovered?.(r.outcome);
       }
     } catch (err) {
       log.error({ err }, "lease sweep failed; will retry");

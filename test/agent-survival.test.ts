@@ -74,4 +74,15 @@ describe("agent survival", () => {
     a.kill("SIGTERM");
     expect(await a.exited).toBe(0);
   });
+
+  it("past max_rss_mb the agent stops cleanly and exits 75 for systemd to restart it", async () => {
+    const cfg = path.join(dir, "small.yaml");
+    // 64 MiB is below what node + tsx alone take, so the watchdog trips on its first check (10 s).
+    await writeFile(cfg, stringify({ host: `${HOST}-small`, max_rss_mb: 64, state_dir: path.join(dir, "state") }));
+    const a = spawnCcm(["agent"], { DATABASE_URL: db.url, CCM_AGENT_CONFIG: cfg });
+    spawned.push(a);
+    expect(await a.exited).toBe(75);
+    expect(a.output()).toContain("memory cap exceeded; stopping to be restarted");
+    expect(a.output()).toContain("agent stopped");
+  });
 });

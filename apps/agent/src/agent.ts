@@ -47,7 +47,12 @@ export function agentStateDir(config: Pick<AgentConfig, "stateDir">, env: Record
 }
 
 /** Enrol, listen for wake-ups, claim on every wake-up and on the poll, work runs, heartbeat. */
-export async function startAgent(config: AgentConfig, builtins: Playbook<unknown>[], log: Logger): Promise<RunningAgent> {
+export async function startAgent(
+  config: AgentConfig,
+  builtins: Playbook<unknown>[],
+  log: Logger,
+  options: { onMemoryCap?: (rssBytes: number) => void } = {},
+): Promise<RunningAgent> {
   const playbooks = [...builtins, ...(config.operatorPlaybooks ?? [])];
   const stateDir = agentStateDir(config);
   // One agent per host name and state folder: a second copy refuses before it touches anything.
@@ -176,6 +181,17 @@ export async function startAgent(config: AgentConfig, builtins: Playbook<unknown
         agentLog.warn({ err: { message: errorMessage(err) } }, "heartbeat failed");
       });
   }, config.heartbeat_interval_ms);
+  // The agent must never become the host's problem: past max_rss_mb it asks to be restarted.
+  const maxRss = (config.max_rss_mb ?? 400) * 1024 * 1024;
+  const memoryWatch = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > maxRss) {
+      agentLog.error({ rssBytes: rss, maxRssMb: config.max_rss_mb }, "memory cap exceeded; stopping to be restarted");
+      clearInterval(memoryWatch);
+      options.onMemoryCap?.(rss);
+    }
+  }, 10_000);
+  memoryWatch.unref();
   kick();
 
   return {
@@ -184,6 +200,7 @@ export async function startAgent(config: AgentConfig, builtins: Playbook<unknown
     async stop() {
       clearInterval(poll);
       clearInterval(heartbeat);
+      clearInterval(memoryWatch);
       await subscription.close();
       if (inFlight.size > 0) {
         agentLog.info({ runs: inFlight.size, graceMs: config.shutdown_grace_ms }, "waiting for the current run to finish");

@@ -51,6 +51,8 @@ export const agentFileSchema = z
     state_dir: z.string().min(1).optional(),
     // Prometheus /metrics of this agent; 0 turns it off. Loopback by default: Prometheus on the host or a tunnel.
     metrics_port: z.number().int().min(0).max(65535).default(9464),
+    // Above this resident memory the agent stops claiming, hands back its run and exits 75 so systemd restarts it.
+    max_rss_mb: z.number().int().min(64).default(400),
     // Interface of the metrics endpoint (0.0.0.0 to let a central Prometheus scrape it).
     metrics_host: z.string().min(1).default("127.0.0.1"),
     // What playbooks may touch on this host (services allow-list, commands, log roots); validated below.

@@ -121,7 +121,8 @@ describe("service-down on a real process through the command adapter", () => {
     const hooks = memoryHooks();
     const r = await runPlaybook(serviceDownPlaybook, ctx, hooks, engineOptions());
     expect(r.status).toBe("escalated");
-    expect(r.summary).toMatch(/^fragile did not come back after a restart \(stopped, 127\.0\.0\.1:\d+: ECONNREFUSED\); last log lines attached: needs a human$/);
+    // Under load the crashing child may not have exited yet when status is read: "running" then, the probe still fails.
+    expect(r.summary).toMatch(/^fragile did not come back after a restart \((stopped|running), 127\.0\.0\.1:\d+: ECONNREFUSED\); last log lines attached: needs a human$/);
     expect(r.details.logs).toContain("fatal: config file missing");
     expect(hooks.outcomes).toEqual([false]);
   });

@@ -116,7 +116,7 @@ export const claimThroughput: Benchmark = {
       for (const [c, label] of cased) {
         if (!c) continue;
         rows.push({
-          case: `${label}, ${JOBS} no-op runs`,
+          case: `${label}, ${JOBS.toLocaleString("en-US")} no-op runs`,
           ccm: describe(c),
           baseline,
           ratio: ratio(c.perSecondSummary.median, g.perSecondSummary.median),

@@ -3,7 +3,6 @@ import path from "node:path";
 import type { Logger } from "@ccm/logger";
 import { createHostActions, type Playbook } from "@ccm/playbooks";
 import {
-  PgRemediationStore,
   createAgentTransport,
   errorMessage,
   type AgentStore,
@@ -61,11 +60,7 @@ export async function startAgent(
   const metrics = createAgentMetrics();
   const transport = createAgentTransport(agentTransportConfig(config));
   const store: AgentStore = transport.store;
-  if (!transport.pool) {
-    await transport.close();
-    throw new Error("the supabase transport cannot run the playbook engine yet: its remediation functions have no token-taking wrappers (see docs/supabase.md)");
-  }
-  const remediation = new PgRemediationStore(transport.pool);
+  const remediation = transport.remediation;
   const actions = createHostActions(config.actions ?? {});
   const rails = config.rails ?? agentFileSchema.shape.rails.parse(undefined);
   const agentLog = log.child({ component: "agent", host: config.host });

@@ -1,7 +1,9 @@
 import { PgAgentStore, type AgentStore } from "./agent-store.ts";
 import { agentChannel } from "./channel.ts";
 import { createPool, type Pool } from "./pool.ts";
+import { PgRemediationStore, type RemediationStore } from "./remediation-store.ts";
 import { SupabaseAgentStore } from "./supabase-agent-store.ts";
+import { SupabaseRemediationStore } from "./supabase-remediation-store.ts";
 import { createCcmSupabaseClient, type SupabaseClientOptions } from "./supabase-client.ts";
 import { subscribeRealtimeWakeups } from "./supabase-wakeups.ts";
 import { subscribeWakeups, type WakeupHandlers, type WakeupSubscription } from "./wakeups.ts";
@@ -27,7 +29,9 @@ export type AgentTransportConfig =
 export interface AgentTransport {
   kind: "postgres" | "supabase";
   store: AgentStore;
-  /** The pg pool of the postgres transport (for stores that have no token-taking functions yet). */
+  /** The playbook engine's calls (confidence, approvals, safety rails) over the same transport and token. */
+  remediation: RemediationStore;
+  /** The pg pool of the postgres transport. */
   pool?: Pool;
   /** Call after store.enroll(): the subscription needs the agent's id (and, for Supabase, its topic). */
   subscribe(agentId: string, handlers: WakeupHandlers): WakeupSubscription;
@@ -40,6 +44,7 @@ export function createAgentTransport(config: AgentTransportConfig): AgentTranspo
     return {
       kind: "postgres",
       store: new PgAgentStore(pool, { token: config.token }),
+      remediation: new PgRemediationStore(pool, { token: config.token }),
       pool,
       subscribe: (agentId, handlers) => subscribeWakeups(config.databaseUrl, agentChannel(agentId), handlers),
       close: () => pool.end(),
@@ -50,6 +55,7 @@ export function createAgentTransport(config: AgentTransportConfig): AgentTranspo
   return {
     kind: "supabase",
     store,
+    remediation: new SupabaseRemediationStore(client, config.token),
     subscribe(agentId, handlers) {
       if (config.realtime === "postgres_changes") return subscribeRealtimeWakeups(client, { kind: "postgres_changes", agentId }, handlers, config.client.anonKey);
       if (!store.wakeTopic) throw new Error("subscribe() before enroll(): the wake-up topic is not known yet");

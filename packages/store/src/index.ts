@@ -49,6 +49,7 @@ export {
 } from "./operator-controls.ts";
 export { createAgentTransport, type AgentTransport, type AgentTransportConfig } from "./agent-transport.ts";
 export { SupabaseAgentStore } from "./supabase-agent-store.ts";
+export { SupabaseRemediationStore } from "./supabase-remediation-store.ts";
 export { createCcmSupabaseClient, type CcmSupabaseClient, type SupabaseClientOptions } from "./supabase-client.ts";
 export { SupabaseCallError, classifySupabaseError } from "./supabase-errors.ts";
 export { subscribeRealtimeWakeups, type RealtimeWakeupMode } from "./supabase-wakeups.ts";

@@ -73,9 +73,23 @@ export interface RemediationStore {
   skipRun(runId: string, agentId: string, summary: string, result: unknown): Promise<boolean>;
 }
 
-/** The postgres transport of RemediationStore. */
+/**
+ * The postgres transport of RemediationStore. Without a token it calls the internal functions as
+ * the schema owner; with one, only the ccm.agent_* wrappers, which derive the agent from the token.
+ */
 export class PgRemediationStore implements RemediationStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: { token?: string } = {},
+  ) {}
+
+  /** `ccm.<name>($runId?, $agentId, ...)` or, with a token, `ccm.agent_<name>($token, $runId?, ...)`. */
+  private call<T>(name: string, runId: string | null, agentId: string, rest: unknown[]): Promise<T> {
+    const token = this.options.token;
+    const args = token ? [token, ...(runId ? [runId] : []), ...rest] : [...(runId ? [runId] : []), agentId, ...rest];
+    const placeholders = args.map((_, i) => `$${i + 1}`).join(", ");
+    return this.one<T>(`select ccm.${token ? "agent_" : ""}${name}(${placeholders}) as v`, args);
+  }
 
   private async one<T>(sql: string, params: unknown[]): Promise<T> {
     try {
@@ -87,17 +101,20 @@ export class PgRemediationStore implements RemediationStore {
   }
 
   async runContext(runId: string, agentId: string): Promise<RunContext> {
-    const v = await this.one<unknown>("select ccm.run_context($1, $2) as v", [runId, agentId]);
+    const v = await this.call<unknown>("run_context", runId, agentId, []);
     return runContextSchema.parse(v ?? { task_dry_run: null, approval: null });
   }
 
   async trackRecord(playbook: string, alertClass: string, hostGroup: string): Promise<TrackRecord> {
     try {
-      const { rows } = await this.pool.query("select successes, failures from ccm.track_record($1, $2, $3)", [
-        playbook,
-        alertClass,
-        hostGroup,
-      ]);
+      const { rows } = this.options.token
+        ? await this.pool.query("select successes, failures from ccm.agent_track_record($1, $2, $3, $4)", [
+            this.options.token,
+            playbook,
+            alertClass,
+            hostGroup,
+          ])
+        : await this.pool.query("select successes, failures from ccm.track_record($1, $2, $3)", [playbook, alertClass, hostGroup]);
       return z.object({ successes: z.number(), failures: z.number() }).parse(rows[0]);
     } catch (err) {
       throw classifyDatabaseError(err);
@@ -105,40 +122,28 @@ export class PgRemediationStore implements RemediationStore {
   }
 
   saveConfidence(runId: string, agentId: string, confidence: unknown, proposal: unknown, hostGroup: string): Promise<boolean> {
-    return this.one("select ccm.save_confidence($1, $2, $3, $4, $5) as v", [
-      runId,
-      agentId,
-      JSON.stringify(confidence),
-      JSON.stringify(proposal),
-      hostGroup,
-    ]);
+    return this.call("save_confidence", runId, agentId, [JSON.stringify(confidence), JSON.stringify(proposal), hostGroup]);
   }
 
   requestApproval(runId: string, agentId: string, summary: string, proposal: unknown, result: unknown): Promise<boolean> {
-    return this.one("select ccm.request_approval($1, $2, $3, $4, $5) as v", [
-      runId,
-      agentId,
-      summary,
-      JSON.stringify(proposal),
-      JSON.stringify(result ?? null),
-    ]);
+    return this.call("request_approval", runId, agentId, [summary, JSON.stringify(proposal), JSON.stringify(result ?? null)]);
   }
 
   async remediationGate(agentId: string): Promise<GateBlock | null> {
-    const v = await this.one<unknown>("select ccm.remediation_gate($1) as v", [agentId]);
+    const v = await this.call<unknown>("remediation_gate", null, agentId, []);
     return v === null ? null : gateSchema.parse(v);
   }
 
   async beginRemediation(runId: string, agentId: string, opts: { approved: boolean; claim: boolean }): Promise<BeginRemediation> {
-    const v = await this.one<unknown>("select ccm.begin_remediation($1, $2, $3, $4) as v", [runId, agentId, opts.approved, opts.claim]);
+    const v = await this.call<unknown>("begin_remediation", runId, agentId, [opts.approved, opts.claim]);
     return beginRemediationSchema.parse(v);
   }
 
   recordOutcome(runId: string, agentId: string, success: boolean): Promise<boolean> {
-    return this.one("select ccm.record_outcome($1, $2, $3) as v", [runId, agentId, success]);
+    return this.call("record_outcome", runId, agentId, [success]);
   }
 
   skipRun(runId: string, agentId: string, summary: string, result: unknown): Promise<boolean> {
-    return this.one("select ccm.skip_run($1, $2, $3, $4) as v", [runId, agentId, summary, JSON.stringify(result ?? null)]);
+    return this.call("skip_run", runId, agentId, [summary, JSON.stringify(result ?? null)]);
   }
 }

@@ -39,12 +39,16 @@ export class Ingestor {
     this.inFlight++;
     try {
       return await this.inTransaction(async (client) => {
-        await client.query(`set local statement_timeout = ${Math.trunc(this.options.statementTimeoutMs)}`);
-        const { rows } = await client.query("select * from ccm.ingest_alerts($1, $2, $3)", [
-          source,
-          groupKey,
-          JSON.stringify(alerts),
-        ]);
+        // One round trip for the whole transaction (simple protocol, several statements): the
+        // webhook's latency is dominated by round trips, not by the function. Values are escaped
+        // by pg's escapeLiteral; the timeout is an integer we own.
+        const sql =
+          `begin; set local statement_timeout = ${Math.trunc(this.options.statementTimeoutMs)}; ` +
+          `select * from ccm.ingest_alerts(${client.escapeLiteral(source)}, ` +
+          `${groupKey === null ? "null" : client.escapeLiteral(groupKey)}, ${client.escapeLiteral(JSON.stringify(alerts))}::jsonb); ` +
+          `commit;`;
+        const results = (await client.query(sql)) as unknown as Array<{ rows: unknown[] }>;
+        const rows = results[2]?.rows ?? [];
         return rows.map((r) => resultRow.parse(r));
       });
     } catch (err) {
@@ -64,10 +68,8 @@ export class Ingestor {
     }
     let failure: unknown;
     try {
-      await client.query("begin");
-      const result = await fn(client);
-      await client.query("commit");
-      return result;
+      // fn sends begin ... commit itself, in one round trip.
+      return await fn(client);
     } catch (err) {
       failure = err;
       await client.query("rollback").catch(() => undefined);

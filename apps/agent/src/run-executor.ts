@@ -2,6 +2,7 @@ import type { Logger } from "@ccm/logger";
 import { runPlaybook, selectPlaybook, type EngineResult, type HostActions, type Playbook, type StepRecorder } from "@ccm/playbooks";
 import { errorMessage, type AgentStore, type ClaimedRun, type RemediationStore, type RunContext } from "@ccm/store";
 import { engineHooks } from "./engine-hooks.ts";
+import { broadcastStatus, broadcastSummary, selectBroadcastPlaybook } from "./broadcast-run.ts";
 import type { Journal } from "./journal.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
@@ -44,8 +45,16 @@ function effectiveDryRun(deps: ExecutorDeps, run: ClaimedRun, context: RunContex
  */
 export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: AbortSignal): Promise<ExecutionEnd> {
   const log = deps.log.child({ runId: run.run_id, taskId: run.task_id, attempt: run.attempt });
-  const labels = { ...run.labels };
-  const selected = selectPlaybook(deps.playbooks, labels);
+  const context = await deps.remediation.runContext(run.run_id, deps.agentId);
+  // A broadcast run names its playbook and params: exactly that playbook, never label matching.
+  const bc = context.broadcast ? selectBroadcastPlaybook(deps.playbooks, context.broadcast, deps.host) : null;
+  if (bc && !bc.ok) {
+    log.warn({ broadcastId: context.broadcast?.id }, bc.reason);
+    await persist(log, () => deps.store.finishRun(run.run_id, deps.agentId, "failed", bc.reason, { reason: "broadcast_refused", error_line: bc.reason }));
+    return "finished";
+  }
+  const labels = bc?.ok ? bc.labels : { ...run.labels };
+  const selected = bc?.ok ? { playbook: bc.playbook, match: bc.match } : selectPlaybook(deps.playbooks, labels);
 
   if (!selected) {
     const summary = `no playbook on ${deps.host} handles alert ${run.alertname ?? "(no alertname)"}: needs a human`;
@@ -55,7 +64,6 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
   }
   const { playbook, match } = selected;
 
-  const context = await deps.remediation.runContext(run.run_id, deps.agentId);
   const dryRun = effectiveDryRun(deps, run, context);
   const started = await deps.store.startRun(run.run_id, deps.agentId, playbook.name, playbook.idempotent, dryRun);
   if (!started) {
@@ -98,7 +106,7 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
     result = await runPlaybook(
       playbook,
       {
-        input: { runId: run.run_id, taskId: run.task_id, alertname: run.alertname, labels, annotations: { ...run.annotations } },
+        input: { runId: run.run_id, taskId: run.task_id, alertname: run.alertname, labels, annotations: { ...run.annotations }, params: bc?.ok ? bc.params : undefined },
         config: deps.playbookConfig[playbook.name],
         dryRun,
         signal: abort.signal,
@@ -114,6 +122,7 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
         recheckMs: deps.rails.recheck_ms,
         concurrencyWaitMs: deps.rails.concurrency_wait_ms,
         maintenanceWaitMs: deps.rails.maintenance_wait_ms,
+        operatorIntent: bc?.ok ? { by: bc.by } : undefined,
       },
     );
   } catch (err) {
@@ -139,6 +148,8 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
     await deps.journal?.append({ event: "released", runId: run.run_id, detail: String(outcome) }).catch(() => undefined);
     return "released";
   }
+  // A broadcast's operator is its escalation path: escalated counts as failed, named in the summary.
+  if (bc?.ok) result = { ...result, status: broadcastStatus(result.status), summary: broadcastSummary(result.summary) };
   const details = { ...result.details, dry_run: dryRun };
   await persist(log, () => {
     if (result.status === "awaiting_approval") {

@@ -40,7 +40,8 @@ async function startAgent(host: string, labels: Record<string, string>) {
       stop_file: path.join(state, "STOP"),
       playbooks: {
         "package-update": { manager: "command", command: [process.execPath, FAKE_PM] },
-        "test-sleep": { duration_ms: 1_500 },
+        // Long enough that `ccm broadcast pause` (a separate process) lands before the canary finishes.
+        "test-sleep": { duration_ms: 6_000 },
       },
     }),
   );

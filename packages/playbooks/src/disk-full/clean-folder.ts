@@ -90,7 +90,10 @@ async function actOnBatch(
 ): Promise<StepOutcome> {
   // Rescanned per batch: a process may have opened one of these since the walk.
   const open = applyIgnored(await deps.scanOpenFiles(), ctx.config.ignore_unreadable_processes);
-  if (!open.complete) {
+  // A dry run changes nothing, so it still lists what it would do; the summary says a live run would refuse.
+  if (!open.complete && ctx.dryRun) {
+    tally.incomplete = `cannot see the open files of ${describeUnreadable(open.unreadable)}`;
+  } else if (!open.complete) {
     tally.incomplete = `cannot see the open files of ${describeUnreadable(open.unreadable)}`;
     tally.filesSkipped += batch.length;
     const skipped: SkippedPath[] = batch.map((c) => ({ path: c.path, reason: "open-file check incomplete" }));

@@ -313,6 +313,25 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
     expect(stepsOf(steps, "find_files")).toHaveLength(0);
   });
 
+  it("a dry run with a blind open-file check still lists what it would remove, removes nothing, and says a live run would refuse", async () => {
+    const logs = path.join(dir, "logs");
+    const old = await file(path.join(logs, "a.log.1"), 10, OLD);
+    const blind = createDiskFullPlaybook({
+      scanOpenFiles: async () => ({
+        inodes: new Set<string>(),
+        processes: 1,
+        unreadable: [{ pid: 4242, command: "java", code: "EACCES" }],
+        complete: false,
+      }),
+    });
+    const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 100 }, labels(), { dryRun: true });
+    const result = await blind.run(ctx);
+    expect(existsSync(old)).toBe(true);
+    expect(result.status).toBe("escalated");
+    expect(result.summary).toMatch(/^dry run: would free 10 B .*a live run would remove nothing/);
+    expect(JSON.stringify(stepsOf(steps, "remove_files"))).toContain(old);
+  });
+
   it("rescans before each batch and acts on nothing once a scan comes back incomplete", async () => {
     const logs = path.join(dir, "logs");
     const old = await file(path.join(logs, "a.log.1"), 10, OLD);

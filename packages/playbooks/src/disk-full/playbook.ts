@@ -143,7 +143,7 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Dis
       const tally = newTally(ctx.config.max_files_per_run);
       d.state.tally = tally;
       for (const { cat, folder } of d.state.work) {
-        if (tally.incomplete || tally.stopped || tally.budget <= 0) break;
+        if ((tally.incomplete && !ctx.dryRun) || tally.stopped || tally.budget <= 0) break;
         if (ctx.signal.aborted) {
           tally.stopped = true;
           break;
@@ -176,7 +176,7 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Dis
       if (work.length > 0) tally.incomplete = await checkOpenFiles(ctx, deps);
 
       for (const { cat, folder } of work) {
-        if (tally.incomplete || tally.stopped || tally.budget <= 0) break;
+        if ((tally.incomplete && !ctx.dryRun) || tally.stopped || tally.budget <= 0) break;
         if (ctx.signal.aborted) {
           tally.stopped = true;
           break;

@@ -29,6 +29,8 @@ export function summarize(s: SummaryInput): string {
   let line: string;
   if (s.foldersInScope === 0) {
     line = `no configured folder is on ${s.mountpoint}, nothing to clean; ${usage}`;
+  } else if (t.incomplete && s.dryRun) {
+    line = `dry run: would free ${freed}, but the open-file check is incomplete (${t.incomplete}), so a live run would remove nothing; usage ${formatPercent(s.before)} now`;
   } else if (t.incomplete) {
     const done = freedTotal(t) > 0 ? `stopped after freeing ${freed}` : `nothing was removed on ${s.mountpoint}`;
     line = `open-file check incomplete (${t.incomplete}), so ${done}; ${usage}`;

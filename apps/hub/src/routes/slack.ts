@@ -1,9 +1,10 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { Logger } from "@ccm/logger";
 import { classifyDatabaseError, type Pool } from "@ccm/store";
 import { APPROVE_ACTION, decideApproval, REJECT_ACTION, SlackSignatureError, verifySlackSignature } from "@ccm/notify";
 import { RequestRejected } from "../http-errors.ts";
+import { readBody } from "../webhooks/guard.ts";
 
 export interface SlackRouteDeps {
   pool: Pool;
@@ -23,33 +24,13 @@ const blockActionsSchema = z.object({
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
 });
 
-async function readText(c: Context, maxBytes: number): Promise<string> {
-  const declared = Number(c.req.header("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > maxBytes) throw new RequestRejected(413, `body exceeds ${maxBytes} bytes`);
-  const body = c.req.raw.body;
-  if (!body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new RequestRejected(413, `body exceeds ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 /** POST /v1/slack/interactions: Approve / Reject buttons, verified by Slack's signature. */
 export function slackRoute(deps: SlackRouteDeps): Hono {
   const app = new Hono();
   app.post("/interactions", async (c) => {
     if (!deps.signingSecret) throw new RequestRejected(404, "Slack interactivity is not configured (CCM_SLACK_SIGNING_SECRET)");
-    const raw = await readText(c, MAX_BYTES);
+    const raw = (await readBody(c, MAX_BYTES)).toString("utf8");
     const signature = c.req.header("x-slack-signature");
     try {
       verifySlackSignature({ secret: deps.signingSecret, timestamp: c.req.header("x-slack-request-timestamp"), signature, rawBody: raw });

@@ -1,6 +1,7 @@
 import type { Logger } from "@ccm/logger";
 import type { Pool } from "@ccm/store";
 import { runScheduledDigest, type NotifyConfig } from "@ccm/notify";
+import { startPeriodic, type PeriodicWorker } from "./periodic.ts";
 
 export type DigestWorkerConfig = Pick<
   NotifyConfig,
@@ -8,7 +9,7 @@ export type DigestWorkerConfig = Pick<
 >;
 
 /** Checks every intervalMs whether today's morning digest is due; digest_runs makes it once per day fleet-wide. */
-export function startDigestWorker(pool: Pool, log: Logger, config: DigestWorkerConfig, intervalMs = 30_000): { stop(): Promise<void> } {
+export function startDigestWorker(pool: Pool, log: Logger, config: DigestWorkerConfig, intervalMs = 30_000): PeriodicWorker {
   if (!config.CCM_DIGEST_ENABLED) return { stop: async () => undefined };
   const schedule = {
     time: config.CCM_DIGEST_TIME,
@@ -16,26 +17,15 @@ export function startDigestWorker(pool: Pool, log: Logger, config: DigestWorkerC
     offlineAfterS: config.CCM_AGENT_OFFLINE_AFTER_S,
     channel: config.CCM_SLACK_DIGEST_CHANNEL ?? config.CCM_SLACK_DEFAULT_CHANNEL,
   };
-  let running: Promise<void> | undefined;
-  const tick = async () => {
-    try {
+  // First check a second after start, so a hub restarted at 08:00 still sends that day's digest.
+  return startPeriodic(
+    log,
+    "digest check failed; will retry",
+    intervalMs,
+    async () => {
       const r = await runScheduledDigest(pool, schedule);
       if (r.outcome === "enqueued") log.info({ day: r.day }, "morning digest enqueued");
-    } catch (err) {
-      log.error({ err }, "digest check failed; will retry");
-    }
-  };
-  const start = setTimeout(() => (running = tick().finally(() => (running = undefined))), 1_000);
-  const timer = setInterval(() => {
-    if (!running) running = tick().finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  start.unref();
-  return {
-    async stop() {
-      clearTimeout(start);
-      clearInterval(timer);
-      await running;
     },
-  };
+    { firstAfterMs: 1_000 },
+  );
 }

@@ -1,12 +1,11 @@
-import { allowedService } from "../actions/services.ts";
 import type { ServiceConfig } from "../actions/config.ts";
 import { readMemoryUsage, readProcTable, type MemoryUsage } from "../actions/proc-table.ts";
 import { formatBytes } from "../disk-full/format.ts";
 import { SERVICE_LABELS } from "../service-down/config.ts";
 import { groupConsumers, processEvidence, type Consumer } from "../shared/consumers.ts";
-import { chooseOffender, restartServiceStep } from "../shared/offender.ts";
+import { chooseOffender, resolveNamedService, restartServiceStep } from "../shared/offender.ts";
 import { attributeProcesses } from "../shared/process-owner.ts";
-import { captureLogs, checkHealth, healthy, serviceLabel } from "../shared/service-evidence.ts";
+import { captureLogs, checkHealth, healthy } from "../shared/service-evidence.ts";
 import type { Diagnosis, Phase, Playbook, PlaybookContext } from "../types.ts";
 import { HIGH_MEMORY_ALERTNAMES, highMemoryConfigSchema, type HighMemoryConfig } from "./config.ts";
 
@@ -71,25 +70,8 @@ export const highMemoryPlaybook: Playbook<HighMemoryConfig, State | null> = {
     return null;
   },
   async diagnose(ctx): Promise<Diagnosis<State | null>> {
-    const label = serviceLabel(ctx.input.labels, SERVICE_LABELS);
-    const named = allowedService(ctx.actions.config, label);
-    await ctx.step("diagnose", "resolve_service", { label: label ?? null }, async () =>
-      label === undefined
-        ? { status: "ok", detail: "the alert names no service: the top consumer is the candidate" }
-        : named
-          ? { status: "ok", detail: `allow-listed service ${named.name}` }
-          : { status: "skipped", detail: "not in actions.services: never touched" },
-    );
-    if (label !== undefined && !named) {
-      return {
-        verdict: "escalate",
-        confirmed: null,
-        summary: `service ${JSON.stringify(label.slice(0, 80))} is not in this host's allow-list (actions.services), so it is not restarted`,
-        findings: { service_label: label },
-        proposal: [],
-        state: null,
-      };
-    }
+    const { named, refusal } = await resolveNamedService(ctx, SERVICE_LABELS);
+    if (refusal) return refusal;
     const { reading, evidence } = await measure(ctx, "diagnose");
     const { memory, consumers } = reading;
     const used = `memory ${memory.usedPercent.toFixed(0)}% used`;

@@ -1,6 +1,8 @@
 import { outputTail } from "../actions/exec.ts";
 import type { HostActionsConfig, ServiceConfig } from "../actions/config.ts";
-import type { PlaybookContext, Remediation } from "../types.ts";
+import { allowedService } from "../actions/services.ts";
+import type { Diagnosis, PlaybookContext, Remediation } from "../types.ts";
+import { serviceLabel } from "./service-evidence.ts";
 import type { Consumer } from "./consumers.ts";
 
 export interface OffenderChoice {
@@ -58,4 +60,35 @@ export async function restartServiceStep<C>(ctx: PlaybookContext<C>, name: strin
     return { status: res.ok ? ("ok" as const) : ("failed" as const), detail: `restart ${name}: ${res.detail}`, exitCode: res.exec.exitCode ?? undefined, outputTail: outputTail(res.exec) };
   });
   return { summary: r.detail ?? "", details: { restart: r.status } };
+}
+
+/**
+ * The service an alert names (if any), checked against this host's allow-list and recorded as a
+ * step. `refusal` is the escalation to return when the alert names a service that is not allowed.
+ */
+export async function resolveNamedService<C>(
+  ctx: PlaybookContext<C>,
+  labelKeys: readonly string[],
+): Promise<{ label: string | undefined; named: { name: string; service: ServiceConfig } | null; refusal: Diagnosis<null> | null }> {
+  const label = serviceLabel(ctx.input.labels, labelKeys);
+  const named = allowedService(ctx.actions.config, label);
+  await ctx.step("diagnose", "resolve_service", { label: label ?? null }, async () =>
+    label === undefined
+      ? { status: "ok", detail: "the alert names no service: the top consumer is the candidate" }
+      : named
+        ? { status: "ok", detail: `allow-listed service ${named.name}` }
+        : { status: "skipped", detail: "not in actions.services: never touched" },
+  );
+  const refusal: Diagnosis<null> | null =
+    label !== undefined && !named
+      ? {
+          verdict: "escalate",
+          confirmed: null,
+          summary: `service ${JSON.stringify(label.slice(0, 80))} is not in this host's allow-list (actions.services), so it is not restarted`,
+          findings: { service_label: label },
+          proposal: [],
+          state: null,
+        }
+      : null;
+  return { label, named, refusal };
 }

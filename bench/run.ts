@@ -3,17 +3,20 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { agentIdleRss } from "./src/agent-idle-rss.ts";
+import { broadcastFanout } from "./src/broadcast-fanout.ts";
 import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from "./src/bench-db.ts";
 import { claimLatency } from "./src/claim-latency.ts";
 import { claimLatency1000 } from "./src/claim-latency-1000.ts";
 import { claimThroughput } from "./src/claim-throughput.ts";
 import { deadAgentRecovery } from "./src/dead-agent-recovery.ts";
+import { digest } from "./src/digest.ts";
+import { diskFull10k } from "./src/disk-full-10k.ts";
 import { ingest } from "./src/ingest.ts";
 import { machineInfo } from "./src/machine.ts";
 import { markdownTable, mergeResults, writeReadme } from "./src/report.ts";
 import type { BenchContext, BenchResult, Benchmark } from "./src/types.ts";
 
-const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss];
+const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss, broadcastFanout, digest, diskFull10k];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const progress = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);

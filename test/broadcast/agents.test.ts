@@ -182,8 +182,9 @@ describe("broadcasts on real agents", () => {
     const b = await finished(id);
     expect(b.summary).toMatch(/^0\/1 succeeded; db-01 failed: invalid params for package-update: name: .*; refused$/);
     expect(await pmCalls("db-01")).toEqual([]);
+    // Ad-hoc commands need --key and an argv (signed: test/broadcast/signed-commands.test.ts).
     const ad = await cli(["command", "--all"]);
-    expect(ad.code).toBe(1);
-    expect(ad.output).toContain("ad-hoc commands need an operator signature (ccm keys generate; not wired into broadcast yet)");
+    expect(ad.code).toBe(2);
+    expect(ad.output).toContain("the command goes after --");
   }, 120_000);
 });

@@ -60,7 +60,7 @@ describe("POST /v1/broadcasts", () => {
       return ((await r.json()) as { error: string }).error;
     };
     expect(await reason({ playbook: "package-update", params: { name: "curl; reboot" }, selector: { all: true } })).toMatch(/invalid params for package-update: name/);
-    expect(await reason({ playbook: "command", selector: { all: true } })).toBe("ad-hoc commands need an operator signature (ccm keys generate; not wired into broadcast yet)");
+    expect(await reason({ playbook: "command", selector: { all: true } })).toBe("a command broadcast needs command.argv: a non-empty array of at most 256 strings (ccm broadcast command --key … -- argv…)");
     expect(await reason({ playbook: "collect-facts", selector: {} })).toBe("invalid broadcast");
     expect(await reason({ playbook: "collect-facts", selector: { labels: { role: "cache" } } })).toMatch(/matches no enrolled agent/);
     expect(await reason({ playbook: "collect-facts", selector: { all: true }, surprise: 1 })).toBe("invalid broadcast");

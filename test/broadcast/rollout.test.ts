@@ -53,7 +53,7 @@ describe("selectors", () => {
     expect(await refusal({ playbook: "collect-facts", selector: {} })).toMatch(/selector selects nothing/);
     expect(await refusal({ playbook: "collect-facts", selector: { labels: { suite: "nope" } } })).toMatch(/matches no enrolled agent/);
     expect(await refusal({ playbook: "command", selector: { all: true } })).toMatch(
-      "ad-hoc commands need an operator signature (ccm keys generate; not wired into broadcast yet)",
+      "a command broadcast needs command.argv: a non-empty array of at most 256 strings (ccm broadcast command --key … -- argv…)",
     );
     expect(await refusal({ playbook: "Rm -rf", selector: { all: true } })).toMatch(/catalogue playbook name/);
     expect(await refusal({ playbook: "collect-facts", selector: { hosts: ["$(x)"] } })).toMatch(/host name globs/);

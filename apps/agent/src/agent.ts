@@ -9,11 +9,12 @@ import {
   type WakeupSubscription,
 } from "@ccm/store";
 import { agentFileSchema, type AgentConfig } from "./config.ts";
-import { DEFAULT_STATE_DIR } from "./command-verifier.ts";
+import { agentCommandVerifier, DEFAULT_STATE_DIR } from "./command-verifier.ts";
 import { acquireInstanceLock } from "./instance-lock.ts";
 import { Journal } from "./journal.ts";
 import { createAgentMetrics, serveAgentMetrics } from "./metrics.ts";
 import { executeRun } from "./run-executor.ts";
+import { COMMAND_PLAYBOOK } from "./command-run.ts";
 import { agentTransportConfig } from "./transport-config.ts";
 
 export const AGENT_VERSION = "0.1.0";
@@ -57,6 +58,8 @@ export async function startAgent(
   // One agent per host name and state folder: a second copy refuses before it touches anything.
   const lock = await acquireInstanceLock(path.join(stateDir, config.host));
   const journal = new Journal(path.join(stateDir, config.host));
+  // Throws naming trusted_command_keys[i] when a key is not ed25519: bad config stops the agent at start.
+  const commandVerifier = agentCommandVerifier({ trustedCommandKeys: config.trustedCommandKeys, stateDir: path.join(stateDir, config.host) });
   const metrics = createAgentMetrics();
   const transport = createAgentTransport(agentTransportConfig(config));
   const store: AgentStore = transport.store;
@@ -141,6 +144,8 @@ export async function startAgent(
           log: agentLog,
           journal,
           metrics,
+          commandVerifier,
+          commandTimeoutMs: config.command_timeout_ms,
         },
         run,
         shutdown.signal,
@@ -227,7 +232,8 @@ async function enrollWithRetry(
         aliases: config.aliases,
         labels: config.labels,
         version: AGENT_VERSION,
-        playbooks: playbooks.map((p) => p.name),
+        // `command` (signed ad-hoc commands) is offered only by agents that trust an operator key.
+        playbooks: [...playbooks.map((p) => p.name), ...(config.trustedCommandKeys?.length ? [COMMAND_PLAYBOOK] : [])],
         facts: facts(),
       });
     } catch (err) {

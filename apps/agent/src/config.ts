@@ -47,6 +47,8 @@ export const agentFileSchema = z
     realtime: z.enum(["broadcast", "postgres_changes"]).optional(),
     // Operator public keys (ed25519, PEM) whose signatures make ad-hoc commands acceptable.
     trusted_command_keys: z.array(z.string().min(1)).optional(),
+    // Timeout of one signed ad-hoc command (ms); the process is killed after it and the run fails.
+    command_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(60_000),
     // Local state (lock, journal, seen signed-command nonces); must survive restarts. Default CCM_STATE_DIR, else /var/lib/ccm.
     state_dir: z.string().min(1).optional(),
     // Prometheus /metrics of this agent; 0 turns it off. Loopback by default: Prometheus on the host or a tunnel.

@@ -1,8 +1,10 @@
 import type { Logger } from "@ccm/logger";
+import type { CommandVerifier } from "@ccm/security";
 import { runPlaybook, selectPlaybook, type EngineResult, type HostActions, type Playbook, type StepRecorder } from "@ccm/playbooks";
 import { errorMessage, type AgentStore, type ClaimedRun, type RemediationStore, type RunContext } from "@ccm/store";
 import { engineHooks } from "./engine-hooks.ts";
 import { broadcastStatus, broadcastSummary, selectBroadcastPlaybook } from "./broadcast-run.ts";
+import { COMMAND_PLAYBOOK, DEFAULT_COMMAND_TIMEOUT_MS, executeCommandRun } from "./command-run.ts";
 import type { Journal } from "./journal.ts";
 import type { AgentMetrics } from "./metrics.ts";
 
@@ -29,6 +31,10 @@ export interface ExecutorDeps {
   /** Local record of started runs, so a restart knows what it was doing. */
   journal?: Journal;
   metrics?: AgentMetrics;
+  /** Gate for signed ad-hoc commands (`command` broadcasts); absent: every command is refused. */
+  commandVerifier?: CommandVerifier;
+  /** Timeout of one ad-hoc command (default 60 s). */
+  commandTimeoutMs?: number;
 }
 
 export type ExecutionEnd = "finished" | "released" | "lost";
@@ -46,6 +52,8 @@ function effectiveDryRun(deps: ExecutorDeps, run: ClaimedRun, context: RunContex
 export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: AbortSignal): Promise<ExecutionEnd> {
   const log = deps.log.child({ runId: run.run_id, taskId: run.task_id, attempt: run.attempt });
   const context = await deps.remediation.runContext(run.run_id, deps.agentId);
+  // A signed ad-hoc command: never a catalogue playbook, and only what the signature covers runs.
+  if (context.broadcast?.playbook === COMMAND_PLAYBOOK) return executeCommand(deps, run, context.command, effectiveDryRun(deps, run, context), shutdown);
   // A broadcast run names its playbook and params: exactly that playbook, never label matching.
   const bc = context.broadcast ? selectBroadcastPlaybook(deps.playbooks, context.broadcast, deps.host) : null;
   if (bc && !bc.ok) {
@@ -163,6 +171,25 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
   deps.metrics?.runs.inc({ playbook: playbook.name, status: result.status });
   deps.metrics?.runSeconds.observe({ playbook: playbook.name }, (performance.now() - runStartedAt) / 1000);
   return "finished";
+}
+
+async function executeCommand(deps: ExecutorDeps, run: ClaimedRun, command: unknown, dryRun: boolean, shutdown: AbortSignal): Promise<ExecutionEnd> {
+  const abort = new AbortController();
+  const onShutdown = () => abort.abort(new Error("agent shutting down"));
+  shutdown.addEventListener("abort", onShutdown);
+  const lease = startLeaseRenewal(deps, run, deps.log, () => abort.abort(new Error("run cancelled or lease lost")));
+  try {
+    return await executeCommandRun(
+      { ...deps, verifier: deps.commandVerifier, timeoutMs: deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, persist },
+      run,
+      command,
+      dryRun,
+      abort.signal,
+    );
+  } finally {
+    lease.stop();
+    shutdown.removeEventListener("abort", onShutdown);
+  }
 }
 
 function startLeaseRenewal(deps: ExecutorDeps, run: ClaimedRun, log: Logger, onLost: () => void): { stop(): void } {

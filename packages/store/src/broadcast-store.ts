@@ -125,7 +125,7 @@ export class BroadcastStateError extends Error {
   override readonly name = "BroadcastStateError";
 }
 
-function mapError(err: unknown): unknown {
+export function mapError(err: unknown): unknown {
   const code = (err as { code?: unknown }).code;
   const message = err instanceof Error ? err.message : String(err);
   if (code === "22023" || code === "22P02") return new BroadcastRejectedError(message, { cause: err });

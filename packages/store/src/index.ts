@@ -83,3 +83,4 @@ export {
   type BroadcastSelector,
   type BroadcastSpec,
 } from "./broadcast-store.ts";
+export { broadcastCommandSchema, createCommandBroadcast, type BroadcastCommand, type CommandTarget } from "./command-broadcast-store.ts";

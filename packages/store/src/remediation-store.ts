@@ -25,6 +25,8 @@ export const runContextSchema = z.object({
     .object({ id: z.string(), playbook: z.string(), params: z.record(z.string(), z.unknown()), dry_run: z.boolean(), created_by: z.string() })
     .nullable()
     .optional(),
+  // Set on a `command` broadcast's task: the signed ad-hoc command (verified by the agent, never trusted as is).
+  command: z.unknown().optional(),
 });
 export type RunContext = z.infer<typeof runContextSchema>;
 

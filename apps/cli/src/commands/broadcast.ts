@@ -13,12 +13,14 @@ import {
 import { parse, UsageError } from "../args.ts";
 import { resolveDatabase } from "../database.ts";
 import { defaultOperator } from "./approve.ts";
+import { COMMAND_USAGE, commandBroadcast } from "./broadcast-command.ts";
 import { formatBroadcast, formatBroadcastList } from "./broadcast-format.ts";
 import { parseParams, parseSelector } from "./broadcast-selector.ts";
 
 const USAGE = `ccm broadcast <playbook> (--select k=v[,k=a|b][,k!=v] | --hosts 'glob,…' | --all) [--exclude-hosts 'glob,…']
               [--param k=v]… [--canary 1] [--batch 10%] [--max-failures 0] [--max-concurrency N]
               [--offline-ttl 600] [--run-timeout 1800] [--dry-run] [--by NAME] [--json]
+${COMMAND_USAGE}
 ccm broadcast list [--json]
 ccm broadcast show <id> [--json] [--watch]
 ccm broadcast pause|resume|cancel <id> [--reason R] [--by NAME]`;
@@ -39,6 +41,7 @@ export async function broadcastCommand(argv: string[], env: NodeJS.ProcessEnv): 
   try {
     if (sub === "list") return await list(pool, rest);
     if (sub === "show") return await show(pool, rest);
+    if (sub === "command") return await commandBroadcast(pool, rest);
     if (sub === "pause" || sub === "resume" || sub === "cancel") return await control(pool, sub, rest);
     return await create(pool, sub, rest);
   } catch (err) {

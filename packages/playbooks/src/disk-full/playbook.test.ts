@@ -353,6 +353,25 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
     });
   });
 
+  it("batches acted on within OPEN_FILES_MAX_AGE_MS share one /proc scan (a scan costs ~100 ms)", async () => {
+    const logs = path.join(dir, "logs");
+    for (let i = 0; i < 250; i++) await file(path.join(logs, `f${i}.log.1`), 10, OLD);
+    let scans = 0;
+    const counting = createDiskFullPlaybook({
+      scanOpenFiles: async () => {
+        scans++;
+        return scanVisibleOpenFiles();
+      },
+    });
+    const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 100 }, labels());
+    const result = await counting.run(ctx);
+    expect(result.status).toBe("succeeded");
+    expect(stepsOf(steps, "remove_files")).toHaveLength(3);
+    // One scan for diagnosis, then at most one per 500 ms of batches (three batches of 10-byte files take far less).
+    expect(scans).toBeLessThan(1 + 3);
+    expect(await readdir(logs)).toHaveLength(0);
+  });
+
   it("the built-in playbook acts only when its real /proc scan is complete", async () => {
     const logs = path.join(dir, "logs");
     await mkdir(logs);

@@ -10,7 +10,7 @@ import type { Benchmark } from "./types.ts";
 
 const WARMUP_MS = 5_000;
 const ENROL_TIMEOUT_MS = 30_000;
-const SAMPLE_MS = Number(process.env.CCM_BENCH_IDLE_MS ?? 20_000);
+const SAMPLE_MS = Number(process.env.CCM_BENCH_IDLE_MS ?? 60_000);
 const EVERY_MS = 500;
 const MiB = 1024 * 1024;
 

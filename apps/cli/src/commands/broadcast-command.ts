@@ -4,6 +4,7 @@ import { keyIdOf, signCommand } from "@ccm/security";
 import { BroadcastRejectedError, createCommandBroadcast, type Pool } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
 import { defaultOperator } from "./approve.ts";
+import { ROLLOUT_OPTIONS } from "./broadcast-options.ts";
 import { parseSelector } from "./broadcast-selector.ts";
 
 export const COMMAND_USAGE = `ccm broadcast command (--select k=v[,…] | --hosts 'glob,…' | --all) [--exclude-hosts 'glob,…'] --key FILE
@@ -44,15 +45,7 @@ export async function commandBroadcast(pool: Pool, argv: string[]): Promise<void
     all: { type: "boolean", default: false },
     key: { type: "string" },
     expires: { type: "string", default: "15m" },
-    canary: { type: "string" },
-    batch: { type: "string" },
-    "max-failures": { type: "string" },
-    "max-concurrency": { type: "string" },
-    "offline-ttl": { type: "string" },
-    "run-timeout": { type: "string" },
-    "dry-run": { type: "boolean", default: false },
-    by: { type: "string" },
-    json: { type: "boolean", default: false },
+    ...ROLLOUT_OPTIONS,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])} before --\n${COMMAND_USAGE}`);
   if (!values.key) throw new UsageError(`--key FILE (an ed25519 private key from ccm keys generate) is required\n${COMMAND_USAGE}`);

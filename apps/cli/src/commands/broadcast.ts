@@ -14,6 +14,7 @@ import { parse, UsageError } from "../args.ts";
 import { resolveDatabase } from "../database.ts";
 import { defaultOperator } from "./approve.ts";
 import { COMMAND_USAGE, commandBroadcast } from "./broadcast-command.ts";
+import { ROLLOUT_OPTIONS } from "./broadcast-options.ts";
 import { formatBroadcast, formatBroadcastList } from "./broadcast-format.ts";
 import { parseParams, parseSelector } from "./broadcast-selector.ts";
 
@@ -64,15 +65,7 @@ async function create(pool: Pool, playbook: string, argv: string[]): Promise<voi
     "exclude-hosts": { type: "string" },
     all: { type: "boolean", default: false },
     param: { type: "string", multiple: true },
-    canary: { type: "string" },
-    batch: { type: "string" },
-    "max-failures": { type: "string" },
-    "max-concurrency": { type: "string" },
-    "offline-ttl": { type: "string" },
-    "run-timeout": { type: "string" },
-    "dry-run": { type: "boolean", default: false },
-    by: { type: "string" },
-    json: { type: "boolean", default: false },
+    ...ROLLOUT_OPTIONS,
   });
   const selector = parseSelector({ select: values.select, hosts: values.hosts, excludeHosts: values["exclude-hosts"], all: values.all });
   const params = parseParams(values.param);

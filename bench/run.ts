@@ -1,3 +1,4 @@
+import { mkdtemp, rm } from "node:fs/promises";
 // `pnpm bench [name...]`: every benchmark (or the named ones) on a throw-away database.
 import os from "node:os";
 import path from "node:path";
@@ -66,6 +67,10 @@ async function main(names: string[]): Promise<number> {
 
   db = await createBenchDatabase(adminUrl);
   progress(`database ${db.name} created and migrated`);
+  // Agents started by benchmarks (in-process or children) keep their lock and journal here, never in /var/lib/ccm.
+  const stateDir = await mkdtemp(path.join(os.tmpdir(), "ccm-bench-state-"));
+  process.env.CCM_STATE_DIR = stateDir;
+  cleanups.add(() => rm(stateDir, { recursive: true, force: true }));
   const ctx: BenchContext = {
     databaseUrl: db.url,
     pool: db.pool,

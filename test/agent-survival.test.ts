@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,5 +85,35 @@ describe("agent survival", () => {
     expect(await a.exited).toBe(75);
     expect(a.output()).toContain("memory cap exceeded; stopping to be restarted");
     expect(a.output()).toContain("agent stopped");
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("a full disk under the state folder does not stop a run (the journal is best effort)", async () => {
+    const state = path.join(dir, "full-state");
+    await mkdir(state);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "ccm-full-state", state]);
+    try {
+      const host = `${HOST}-full`;
+      const cfg = path.join(dir, "full.yaml");
+      await writeFile(cfg, stringify({ host, poll_interval_ms: 500, state_dir: state, playbooks: { "test-sleep": { duration_ms: 100 } } }));
+      const a = spawnCcm(["agent"], { DATABASE_URL: db.url, CCM_AGENT_CONFIG: cfg, CCM_TEST_PLAYBOOKS: "1" });
+      spawned.push(a);
+      await waitFor("enrolled", async () => (await db.pool.query("select 1 from ccm.agents where host = $1", [host])).rowCount, 30_000);
+      // Fill the state filesystem to the last byte.
+      await writeFile(path.join(state, "filler"), Buffer.alloc(1024 * 1024)).catch(() => undefined);
+      const [r] = await ingestAlerts(db.pool, "alertmanager", null, [
+        { fingerprint: "full-1", status: "firing", labels: { alertname: "CCMTestSleep", host }, annotations: {}, startsAt: null, endsAt: null, generatorURL: null, raw: {} },
+      ]);
+      await waitFor("run succeeded", async () => {
+        const { rows } = await db.pool.query("select status from ccm.runs where task_id = $1", [r?.task_id]);
+        return rows[0]?.status === "succeeded";
+      }, 30_000).catch((err) => {
+        throw new Error(`${err}\n${a.output().slice(-3000)}`);
+      });
+      expect(a.output()).toContain("cannot write the local journal; going on");
+      a.kill("SIGTERM");
+      await a.exited;
+    } finally {
+      execFileSync("umount", ["-l", state]);
+    }
   });
 });

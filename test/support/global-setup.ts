@@ -54,6 +54,10 @@ export default async function setup(project: TestProject) {
   await c.end();
   await migrate(withDatabase(admin, template));
 
+  // Agents spawned by tests keep their lock and journal under one folder removed at the end.
+  const stateRoot = await mkdtemp(path.join(os.tmpdir(), "ccm-test-state-"));
+  process.env.CCM_TEST_STATE_ROOT = stateRoot;
+
   project.provide("pgAdminUrl", admin);
   project.provide("pgTemplate", template);
 
@@ -63,6 +67,7 @@ export default async function setup(project: TestProject) {
     await d.query(`drop database if exists ${template} with (force)`);
     await d.end();
     await embedded?.stop();
+    await rm(stateRoot, { recursive: true, force: true });
     if (embeddedDir) await rm(embeddedDir, { recursive: true, force: true });
   };
 }

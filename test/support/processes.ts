@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 // Agents keep their lock and journal here, never in the machine's /var/lib/ccm.
-const TEST_STATE_DIR = path.join(os.tmpdir(), `ccm-test-state-${process.pid}`);
+const TEST_STATE_DIR = path.join(process.env.CCM_TEST_STATE_ROOT ?? path.join(os.tmpdir(), "ccm-test-state"), String(process.pid));
 const CLI = fileURLToPath(new URL("../../apps/cli/src/main.ts", import.meta.url));
 
 export interface CcmProcess {

@@ -249,13 +249,17 @@ async function enrollWithRetry(
  * them. Report each (the database decides: re-queue if idempotent, else unknown), then compact.
  */
 async function recoverFromJournal(journal: Journal, store: AgentStore, agentId: string, log: Logger): Promise<void> {
-  const open = await journal.openRuns();
+  const open = await journal.openRuns().catch((err: unknown) => {
+    log.warn({ err: { message: errorMessage(err) } }, "cannot read the local journal; runs in flight before the restart are left to the lease");
+    return [];
+  });
   for (const entry of open) {
     const outcome = await store
       .releaseRun(entry.runId, agentId, `agent restarted while running ${entry.playbook ?? "a playbook"} (local journal)`)
       .catch((err: unknown) => `error: ${errorMessage(err)}`);
     log.warn({ runId: entry.runId, taskId: entry.taskId, playbook: entry.playbook, startedAt: entry.at, outcome }, "was running this run when the agent stopped");
-    await journal.append({ event: "lost", runId: entry.runId, detail: outcome });
+    await journal.append({ event: "lost", runId: entry.runId, detail: outcome }).catch(() => undefined);
   }
-  await journal.compact();
+  // A full disk must not keep the agent (and disk-full) from starting.
+  await journal.compact().catch((err: unknown) => log.warn({ err: { message: errorMessage(err) } }, "cannot compact the local journal"));
 }

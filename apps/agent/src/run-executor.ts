@@ -73,14 +73,16 @@ export async function executeRun(deps: ExecutorDeps, run: ClaimedRun, shutdown: 
   const { playbook, match } = selected;
 
   const dryRun = effectiveDryRun(deps, run, context);
+  // Journal first, then the database: a crash between the two must leave a journal entry, so the
+  // restarted agent can report the run (a claimed run it never started is simply re-queued).
+  await journalStart(deps, run, playbook.name, log);
   const started = await deps.store.startRun(run.run_id, deps.agentId, playbook.name, playbook.idempotent, dryRun);
   if (!started) {
     log.info("run is no longer ours to start (cancelled or lease lost); standing down");
+    await deps.journal?.append({ event: "lost", runId: run.run_id }).catch(() => undefined);
     return "lost";
   }
   log.info({ playbook: playbook.name, dryRun, approvedBy: context.approval?.decided_by }, "run started");
-  // Written before the playbook acts; a failure to write it stops us like a failed audit row would.
-  await deps.journal?.append({ event: "started", runId: run.run_id, taskId: run.task_id, playbook: playbook.name });
   const runStartedAt = performance.now();
 
   const abort = new AbortController();
@@ -178,18 +180,33 @@ async function executeCommand(deps: ExecutorDeps, run: ClaimedRun, command: unkn
   const onShutdown = () => abort.abort(new Error("agent shutting down"));
   shutdown.addEventListener("abort", onShutdown);
   const lease = startLeaseRenewal(deps, run, deps.log, () => abort.abort(new Error("run cancelled or lease lost")));
+  // As for playbooks: journal before anything can start, so a crash mid-command is reported at restart.
+  await journalStart(deps, run, COMMAND_PLAYBOOK, deps.log);
   try {
-    return await executeCommandRun(
+    const end = await executeCommandRun(
       { ...deps, verifier: deps.commandVerifier, timeoutMs: deps.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, persist },
       run,
       command,
       dryRun,
       abort.signal,
     );
+    await deps.journal?.append({ event: end === "finished" ? "finished" : "lost", runId: run.run_id }).catch(() => undefined);
+    return end;
   } finally {
     lease.stop();
     shutdown.removeEventListener("abort", onShutdown);
   }
+}
+
+/**
+ * The local journal is a recovery aid, not the audit trail (that is the database step, written
+ * before every action): if it cannot be written — a full disk is exactly when disk-full must run —
+ * the run goes on and a crash is recovered by the lease instead.
+ */
+async function journalStart(deps: ExecutorDeps, run: ClaimedRun, playbook: string, log: Logger): Promise<void> {
+  await deps.journal?.append({ event: "started", runId: run.run_id, taskId: run.task_id, playbook }).catch((err: unknown) => {
+    log.warn({ err: { message: errorMessage(err) } }, "cannot write the local journal; going on (a crash now is recovered by the lease)");
+  });
 }
 
 function startLeaseRenewal(deps: ExecutorDeps, run: ClaimedRun, log: Logger, onLost: () => void): { stop(): void } {

@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -97,6 +97,7 @@ describe("POST /v1/webhooks/generic/<name>", () => {
 
 describe("CCM_SOURCES_FILE", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "ccm-sources-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const write = (text: string) => {
     const p = path.join(dir, `s-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(p, text);

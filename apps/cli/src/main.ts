@@ -40,6 +40,7 @@ usage:
   ccm alerts list [--json] [--source S] [--host H] [--status firing|resolved] [--limit N]
   ccm alerts show <id> [--json]   what arrived (raw payload) and what it became (task, incident)
   ccm broadcast <playbook> --select k=v [--hosts G] [--param k=v] [--canary 1] [--batch 10%] [--max-failures 2%] [--dry-run]
+  ccm broadcast command (--select k=v|--hosts G|--all) --key FILE [--expires 15m] -- ARGV...   signed ad-hoc command
   ccm broadcast list | show <id> [--watch] | pause|resume|cancel <id>   fleet broadcasts (docs/broadcast.md)
   ccm digest [--since 12h] [--dry-run] [--json]   the morning digest for a period; without --dry-run also queued for Slack
 `;

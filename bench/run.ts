@@ -12,12 +12,14 @@ import { claimThroughput } from "./src/claim-throughput.ts";
 import { deadAgentRecovery } from "./src/dead-agent-recovery.ts";
 import { digest } from "./src/digest.ts";
 import { diskFull10k } from "./src/disk-full-10k.ts";
+import { hubFootprint1000 } from "./src/hub-footprint-1000.ts";
 import { ingest } from "./src/ingest.ts";
 import { machineInfo } from "./src/machine.ts";
+import { outageRecovery } from "./src/outage-recovery.ts";
 import { markdownTable, mergeResults, writeReadme } from "./src/report.ts";
 import type { BenchContext, BenchResult, Benchmark } from "./src/types.ts";
 
-const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss, broadcastFanout, digest, diskFull10k];
+const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss, broadcastFanout, digest, diskFull10k, hubFootprint1000, outageRecovery];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const progress = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);

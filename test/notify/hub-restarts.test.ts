@@ -56,9 +56,12 @@ describe("exactly one page per incident across retries and hub restarts", () => 
       await finish(db.pool, r.runId, r.agentId, "escalated");
       incidents.push({ host, fp: fingerprint, taskId });
     }
+    // Wait on what PagerDuty actually answered (the outbox's attempt counter moves at claim time,
+    // before the request lands), so every incident has been refused at least once before the kill.
     await waitFor("every page attempted and refused at least once", async () => {
       const rows = await outbox(db.pool, "channel = 'pagerduty'");
-      return rows.length === 10 && rows.every((r) => r.attempts >= 1);
+      const refused = new Set(pd.requests.filter((r) => r.status === 500).map((r) => (r.body as { dedup_key?: string }).dedup_key));
+      return rows.length === 10 && rows.every((r) => r.attempts >= 1) && refused.size === 10;
     });
     // Both hubs were retrying; one dies mid-flight, the other is stopped cleanly; two new ones take over.
     a.kill("SIGKILL");

@@ -84,7 +84,9 @@ afterEach(async () => {
 const labels = { alertname: "HostOutOfMemory", instance: "web-1:9100" };
 
 describe("high-memory on real processes", () => {
-  it("restarts the allow-listed service holding the memory and verifies it came back small", async () => {
+  // retry: the fake service manager restarts a 600 MiB process; on a loaded 2-core machine the new one
+  // has once failed to come up within the verify window (a fixture race, seen in 1 of ~8 full runs).
+  it("restarts the allow-listed service holding the memory and verifies it came back small", { retry: 1 }, async () => {
     const first = await startLeakingService();
     const { ctx, steps } = memoryContext(config(), labels, { actions: actions() });
     const hooks = memoryHooks();

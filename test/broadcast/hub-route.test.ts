@@ -13,7 +13,7 @@ const TOKEN = "operator-token-for-tests-0123";
 beforeAll(async () => {
   db = await createTestDatabase();
   app = createHubApp({
-    pool: db.pool,
+    db: db.pool,
     log: silentLogger(),
     config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 64 * 1024, CCM_API_TOKEN: TOKEN } as Parameters<typeof createHubApp>[0]["config"],
   });

@@ -13,7 +13,7 @@ let app: ReturnType<typeof createHubApp>;
 beforeAll(async () => {
   db = await createTestDatabase();
   app = createHubApp({
-    pool: db.pool,
+    db: db.pool,
     log: silentLogger(),
     config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 65536 },
     slack: { signingSecret: SECRET, approvers: ["UALICE", "UBOB"] },

@@ -65,7 +65,7 @@ describe("Slack incident threads", () => {
     // The worker records Slack's answer (the thread ts) after the post returns: wait for it, not just for the post.
     let threadTs: string | undefined;
     await waitFor("approval outbox row completed with its ts", async () => {
-      threadTs = (await outbox(db.pool, "kind = 'approval_requested'"))[0]?.result?.ts;
+      threadTs = (await outbox(db.pool, "kind = 'approval_requested'"))[0]?.result?.ts as string | undefined;
       return threadTs !== undefined;
     });
 

@@ -55,17 +55,32 @@ interface ParamInfo {
   type: string;
 }
 
-async function functionSignature(pool: pg.Pool, fn: string): Promise<{ params: ParamInfo[]; returnsSet: boolean } | undefined> {
-  const { rows } = await pool.query<{ retset: boolean; name: string | null; type: string | null }>(
-    `select p.proretset as retset, x.name, format_type(x.type, null) as type
+interface Signature {
+  params: ParamInfo[];
+  returnsSet: boolean;
+  returnsComposite: boolean;
+  /** RETURNS TABLE with one column: PostgREST (≥ 8.0.1) still answers objects, [{col: value}]. */
+  singleOut: string | null;
+}
+
+async function functionSignature(pool: pg.Pool, fn: string): Promise<Signature | undefined> {
+  const { rows } = await pool.query<{ retset: boolean; composite: boolean; outs: string[]; name: string | null; type: string | null }>(
+    `select p.proretset as retset, (t.typtype = 'c') as composite, x.name, format_type(x.type, null) as type,
+            array(select o from unnest(p.proargnames, p.proargmodes) as m(o, mode) where mode in ('o', 't')) as outs
        from pg_proc p
        join pg_namespace n on n.oid = p.pronamespace
+       join pg_type t on t.oid = p.prorettype
        left join lateral unnest(p.proargnames[1:p.pronargs], p.proargtypes::oid[]) as x(name, type) on true
       where n.nspname = 'ccm' and p.proname = $1`,
     [fn],
   );
   if (rows.length === 0) return undefined;
-  return { returnsSet: rows[0]!.retset, params: rows.filter((r) => r.name).map((r) => ({ name: r.name!, type: r.type! })) };
+  return {
+    returnsSet: rows[0]!.retset,
+    returnsComposite: rows[0]!.composite,
+    singleOut: rows[0]!.outs.length === 1 ? rows[0]!.outs[0]! : null,
+    params: rows.filter((r) => r.name).map((r) => ({ name: r.name!, type: r.type! })),
+  };
 }
 
 export async function startFakeSupabase(options: { pool: pg.Pool; anonKey: string; serviceKey: string }): Promise<FakeSupabase> {
@@ -105,16 +120,22 @@ export async function startFakeSupabase(options: { pool: pg.Pool; anonKey: strin
         if (!sig) return send(404, { code: "PGRST202", message: `Could not find the function ccm.${m[1]}` });
         const args = (body ?? {}) as Record<string, unknown>;
         const given = sig.params.filter((p) => p.name in args);
-        const values = given.map((p) => (/^jsonb?$/.test(p.type) ? JSON.stringify(args[p.name]) : args[p.name]));
+        const values = given.map((p) => (/^jsonb?$/.test(p.type) && args[p.name] !== null ? JSON.stringify(args[p.name]) : args[p.name]));
         const call = `ccm.${m[1]}(${given.map((p, i) => `${p.name} => $${i + 1}::${p.type}`).join(", ")})`;
         const client = await options.pool.connect();
         try {
           await client.query("begin");
           await client.query(`set local role ${role}`);
           await client.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify({ role })]);
-          const { rows } = await client.query(sig.returnsSet ? `select * from ${call}` : `select ${call} as v`, values);
+          // PostgREST serializes in the database: json_agg for a set, to_json for anything else.
+          const sql = sig.returnsSet
+            ? `select coalesce(json_agg(${sig.singleOut ? `json_build_object('${sig.singleOut}', _t)` : "_t"}), '[]'::json) as v from ${call} _t`
+            : sig.returnsComposite
+              ? `select to_json(_t) as v from ${call} _t`
+              : `select to_json(${call}) as v`;
+          const { rows } = await client.query(sql, values);
           await client.query("commit");
-          send(200, sig.returnsSet ? rows : (rows[0] as { v: unknown }).v);
+          send(200, (rows[0] as { v: unknown } | undefined)?.v ?? null);
         } catch (err) {
           await client.query("rollback").catch(() => undefined);
           const e = err as { code?: string; message: string };

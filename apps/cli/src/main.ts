@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from "@ccm/schemas";
-import { DatabaseUnavailableError, MigrationError, TaskNotFoundError } from "@ccm/store";
+import { DatabaseUnavailableError, MigrationError, SupabaseCallError, TaskNotFoundError, refusalMessage } from "@ccm/store";
 import { UsageError } from "./args.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { alertsCommand } from "./commands/alerts.ts";
@@ -95,13 +95,22 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.exit(2);
   }
   // Errors whose message is the whole story (a second agent on this host, a bad config, ...).
-  const known = ["AlreadyRunningError", "PlaybookLoadError"];
+  const known = ["AlreadyRunningError", "PlaybookLoadError", "OperatorConfigError"];
   if (err instanceof Error && known.includes(err.name)) {
     console.error(`ccm: ${err.message}`);
     process.exit(1);
   }
   if (err instanceof ConfigError || err instanceof TaskNotFoundError || err instanceof MigrationError) {
     console.error(`ccm: ${err.message}`);
+    process.exit(1);
+  }
+  if (err instanceof SupabaseCallError) {
+    // 401: the gateway did not take the key at all; anything else is the database's own refusal.
+    console.error(
+      err.status === 401
+        ? `ccm: ${process.env.SUPABASE_URL ?? "Supabase"} refused SUPABASE_SERVICE_ROLE_KEY (${refusalMessage(err)}): use the project's service_role key`
+        : `ccm: ${refusalMessage(err)}`,
+    );
     process.exit(1);
   }
   if (err instanceof DatabaseUnavailableError) {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Logger } from "@ccm/logger";
-import { ping, type Pool } from "@ccm/store";
+import { toDb, type DbLike } from "@ccm/store";
 import type { HubConfig } from "./config.ts";
 import { errorHandler } from "./http-errors.ts";
 import { webhookRoutes, type WebhookConfig } from "./webhooks/index.ts";
@@ -11,7 +11,8 @@ import { broadcastsRoute } from "./routes/broadcasts.ts";
 import { createHubMetrics, type HubMetrics } from "./metrics.ts";
 
 export interface HubAppDeps {
-  pool: Pool;
+  /** The hub's state: a pg pool or a Db (pgDb / supabaseDb from @ccm/store). */
+  db: DbLike;
   log: Logger;
   config: Pick<HubConfig, "CCM_WEBHOOK_TOKEN" | "CCM_WEBHOOK_MAX_BYTES"> & Partial<Pick<HubConfig, "CCM_API_TOKEN">> & WebhookConfig;
   /** Generic JSON sources from CCM_SOURCES_FILE (none when absent). */
@@ -25,10 +26,11 @@ export interface HubAppDeps {
 /** The hub's HTTP surface, without a listening server (tests call app.request()). */
 export function createHubApp(deps: HubAppDeps): Hono {
   const app = new Hono();
+  const db = toDb(deps.db);
   app.onError(errorHandler(deps.log));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
 
-  const metrics = deps.metrics ?? createHubMetrics(deps.pool);
+  const metrics = deps.metrics ?? createHubMetrics(db);
   app.get("/metrics", async (c) => {
     await metrics.collectFromDatabase();
     return c.body(await metrics.registry.metrics(), 200, { "content-type": metrics.registry.contentType });
@@ -48,20 +50,20 @@ export function createHubApp(deps: HubAppDeps): Hono {
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
-    await ping(deps.pool);
+    await db.ping();
     return c.json({ status: "ready" });
   });
 
   // Alertmanager, Grafana, Elastic and generic JSON sources (apps/hub/src/webhooks).
-  app.route("/v1/webhooks", webhookRoutes({ pool: deps.pool, log: deps.log, config: deps.config, sources: deps.sources }));
+  app.route("/v1/webhooks", webhookRoutes({ db, log: deps.log, config: deps.config, sources: deps.sources }));
   // Slack Approve/Reject buttons (apps/hub/src/routes/slack.ts).
   app.route(
     "/v1/slack",
-    slackRoute({ pool: deps.pool, log: deps.log.child({ component: "slack" }), signingSecret: deps.slack?.signingSecret, approvers: deps.slack?.approvers ?? [] }),
+    slackRoute({ db, log: deps.log.child({ component: "slack" }), signingSecret: deps.slack?.signingSecret, approvers: deps.slack?.approvers ?? [] }),
   );
   // Operator decisions on runs awaiting approval (apps/hub/src/routes/runs.ts).
-  app.route("/v1/runs", runsRoute({ pool: deps.pool, log: deps.log.child({ component: "runs" }), token: deps.config.CCM_API_TOKEN }));
+  app.route("/v1/runs", runsRoute({ db, log: deps.log.child({ component: "runs" }), token: deps.config.CCM_API_TOKEN }));
   // Fleet broadcasts: create, progress, pause/resume/cancel (apps/hub/src/routes/broadcasts.ts).
-  app.route("/v1/broadcasts", broadcastsRoute({ pool: deps.pool, log: deps.log.child({ component: "broadcasts" }), token: deps.config.CCM_API_TOKEN }));
+  app.route("/v1/broadcasts", broadcastsRoute({ db, log: deps.log.child({ component: "broadcasts" }), token: deps.config.CCM_API_TOKEN }));
   return app;
 }

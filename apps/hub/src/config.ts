@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseConfigOrThrow } from "@ccm/schemas";
+import { ConfigError, parseConfigOrThrow } from "@ccm/schemas";
 import { notifyEnvShape } from "@ccm/notify";
 import { withSecretFiles } from "./secret-files.ts";
 
@@ -18,6 +18,12 @@ export const hubEnvSchema = z.object({
   CCM_HUB_HOST: z.string().min(1).default("0.0.0.0"),
   // The hub's state. Absent: `ccm hub`/`ccm up` start the embedded Postgres under CCM_HOME.
   DATABASE_URL: z.string().url().optional(),
+  // Supabase project URL (https://<ref>.supabase.co): selects the supabase transport (PostgREST rpc), overriding DATABASE_URL.
+  SUPABASE_URL: z.string().url().optional(),
+  // Service-role key the hub calls PostgREST with (or SUPABASE_SERVICE_ROLE_KEY_FILE); required with SUPABASE_URL.
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20, "must be at least 20 characters").optional(),
+  // Each PostgREST call gives up after this long and counts as a database outage (503 to senders).
+  SUPABASE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
   // Where the embedded Postgres and other local state live when DATABASE_URL is absent.
   CCM_HOME: z.string().min(1).default(".ccm"),
   // Shared secret senders put in `Authorization: Bearer …`; "current,next" during a rotation; or CCM_WEBHOOK_TOKEN_FILE. Unset = no auth (local use only).
@@ -59,5 +65,11 @@ export type HubConfig = z.infer<typeof hubEnvSchema>;
 export function parseHubConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): HubConfig {
   // An empty variable counts as unset, so `FOO= ccm hub` does not fail on a blank.
   const present = Object.fromEntries(Object.entries(withSecretFiles(env)).filter(([, v]) => v !== undefined && v !== ""));
-  return parseConfigOrThrow(hubEnvSchema, present, "the environment");
+  const config = parseConfigOrThrow(hubEnvSchema, present, "the environment");
+  if (config.SUPABASE_URL && !config.SUPABASE_SERVICE_ROLE_KEY) {
+    throw new ConfigError("the environment", [
+      "SUPABASE_SERVICE_ROLE_KEY: required with SUPABASE_URL (or SUPABASE_SERVICE_ROLE_KEY_FILE); the hub calls the ccm functions as the service role",
+    ]);
+  }
+  return config;
 }

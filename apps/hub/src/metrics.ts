@@ -1,8 +1,24 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Pool } from "@ccm/store";
+import { z } from "zod";
+import { toDb, type DbLike } from "@ccm/store";
+
+// What ccm.hub_metrics_snapshot() returns (supabase/migrations/20261123189000_add_hub_service_functions.sql).
+const count = z.coerce.number();
+const metricsSnapshotSchema = z.object({
+  tasks: z.array(z.object({ status: z.string(), n: count })),
+  runs: z.array(z.object({ status: z.string(), n: count })),
+  oldest_queued_s: z.number().nullable(),
+  agents: z.array(z.object({ host: z.string(), age: z.number().nullable() })),
+  outbox: z.array(z.object({ channel: z.string(), status: z.string(), n: count })),
+  bands: z.array(z.object({ band: z.string().nullable(), n: count })),
+  budget_blocks: z.array(z.object({ playbook: z.string().nullable(), n: count })),
+  claim_latency: z.object({ p50: z.number().nullable(), p99: z.number().nullable() }).nullable(),
+});
+type MetricsSnapshot = z.infer<typeof metricsSnapshotSchema>;
 
 /** The hub's Prometheus metrics. Database-derived gauges are read at scrape time, so every replica reports the same truth. */
-export function createHubMetrics(pool: Pool) {
+export function createHubMetrics(source: DbLike) {
+  const db = toDb(source);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "ccm_hub_" });
 
@@ -73,60 +89,30 @@ export function createHubMetrics(pool: Pool) {
 
   /** Refresh the database-derived gauges; a database outage sets ccm_hub_database_up 0 instead of failing the scrape. */
   async function collectFromDatabase(): Promise<void> {
+    let snap: MetricsSnapshot;
     try {
-      const [t, r, q, a] = await Promise.all([
-        pool.query<{ status: string; n: string }>("select status, count(*) as n from ccm.tasks group by status"),
-        pool.query<{ status: string; n: string }>("select status, count(*) as n from ccm.runs group by status"),
-        pool.query<{ age: number | null }>(
-          "select extract(epoch from now() - min(created_at))::float8 as age from ccm.runs where status = 'queued'",
-        ),
-        pool.query<{ host: string; age: number }>(
-          "select host, extract(epoch from now() - last_seen)::float8 as age from ccm.agents order by host limit 5000",
-        ),
-      ]);
-      tasks.reset();
-      for (const row of t.rows) tasks.set({ status: row.status }, Number(row.n));
-      runs.reset();
-      for (const row of r.rows) runs.set({ status: row.status }, Number(row.n));
-      oldestQueued.set(q.rows[0]?.age ?? 0);
-      agentsSeen.reset();
-      for (const row of a.rows) agentsSeen.set({ host: row.host }, row.age);
-      // Tables of later migrations: read them when present, so the gauge set never breaks a scrape.
-      const n = await pool
-        .query<{ channel: string; status: string; n: string }>(
-          "select channel, status, count(*) as n from ccm.notifications group by channel, status",
-        )
-        .catch(() => null);
-      outbox.reset();
-      for (const row of n?.rows ?? []) outbox.set({ channel: row.channel, status: row.status }, Number(row.n));
-      const b = await pool
-        .query<{ band: string | null; n: string }>(
-          "select confidence->>'band' as band, count(*) as n from ccm.runs where created_at > now() - interval '24 hours' and confidence is not null group by 1",
-        )
-        .catch(() => null);
-      const bb = await pool
-        .query<{ playbook: string | null; n: string }>(
-          `select r.playbook, count(*) as n from ccm.run_steps s join ccm.runs r on r.id = s.run_id
-            where s.action = 'safety_rails' and s.data->>'reason' = 'budget' and s.started_at > now() - interval '1 hour'
-            group by 1`,
-        )
-        .catch(() => null);
-      budgets.reset();
-      for (const row of bb?.rows ?? []) budgets.set({ playbook: row.playbook ?? "unknown" }, Number(row.n));
-      const cl = await pool.query<{ p50: number | null; p99: number | null }>(
-        `select percentile_cont(0.5) within group (order by extract(epoch from claimed_at - created_at))::float8 as p50,
-                percentile_cont(0.99) within group (order by extract(epoch from claimed_at - created_at))::float8 as p99
-           from ccm.runs where claimed_at > now() - interval '5 minutes'`,
-      );
-      claimLatency.reset();
-      if (cl.rows[0]?.p50 != null) claimLatency.set({ quantile: "0.5" }, cl.rows[0].p50);
-      if (cl.rows[0]?.p99 != null) claimLatency.set({ quantile: "0.99" }, cl.rows[0].p99);
-      bands.reset();
-      for (const row of b?.rows ?? []) if (row.band) bands.set({ band: row.band }, Number(row.n));
-      dbUp.set(1);
+      snap = metricsSnapshotSchema.parse(await db.call("hub_metrics_snapshot"));
     } catch {
       dbUp.set(0);
+      return;
     }
+    tasks.reset();
+    for (const row of snap.tasks) tasks.set({ status: row.status }, row.n);
+    runs.reset();
+    for (const row of snap.runs) runs.set({ status: row.status }, row.n);
+    oldestQueued.set(snap.oldest_queued_s ?? 0);
+    agentsSeen.reset();
+    for (const row of snap.agents) agentsSeen.set({ host: row.host }, row.age ?? 0);
+    outbox.reset();
+    for (const row of snap.outbox) outbox.set({ channel: row.channel, status: row.status }, row.n);
+    budgets.reset();
+    for (const row of snap.budget_blocks) budgets.set({ playbook: row.playbook ?? "unknown" }, row.n);
+    claimLatency.reset();
+    if (snap.claim_latency?.p50 != null) claimLatency.set({ quantile: "0.5" }, snap.claim_latency.p50);
+    if (snap.claim_latency?.p99 != null) claimLatency.set({ quantile: "0.99" }, snap.claim_latency.p99);
+    bands.reset();
+    for (const row of snap.bands) if (row.band) bands.set({ band: row.band }, row.n);
+    dbUp.set(1);
   }
 
   return { registry, webhooks, alerts, ingestSeconds, leaseRecoveries, collectFromDatabase };

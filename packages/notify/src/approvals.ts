@@ -1,38 +1,39 @@
 import { z } from "zod";
-import { classifyDatabaseError, type Pool } from "@ccm/store";
+import { toDb, type DbLike } from "@ccm/store";
 
 export const decisionResultSchema = z.object({
   // decided | already_decided | not_found | not_awaiting_approval
   outcome: z.string(),
   decision: z.string().nullable(),
   decided_by: z.string().nullable(),
-  decided_at: z.date().nullable(),
+  decided_at: z.coerce.date().nullable(),
   continuation_run_id: z.string().nullable(),
 });
 export type DecisionResult = z.infer<typeof decisionResultSchema>;
 
 /** Record a decision through the engine's ccm.decide_approval: the first decision wins. */
 export async function decideApproval(
-  pool: Pool,
+  db: DbLike,
   runId: string,
   decision: "approved" | "rejected",
   decidedBy: string,
   reason: string | null,
 ): Promise<DecisionResult> {
-  try {
-    const { rows } = await pool.query("select * from ccm.decide_approval($1, $2, $3, $4)", [runId, decision, decidedBy, reason]);
-    return decisionResultSchema.parse(rows[0]);
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const rows = await toDb(db).call<unknown[]>("decide_approval", {
+    p_run_id: runId,
+    p_decision: decision,
+    p_decided_by: decidedBy,
+    p_reason: reason,
+  });
+  return decisionResultSchema.parse(rows[0]);
 }
 
+// RETURNS TABLE (run_id uuid): PostgREST answers [{run_id}], a plain json_agg of a one-column
+// function answers bare ids. Either way the result is the list of ids.
+const expiredSchema = z.array(z.union([z.string(), z.object({ run_id: z.string() }).transform((r) => r.run_id)]));
+
 /** Reject (as ccm:approval-timeout, which pages) approvals older than timeoutS. Returns their run ids. */
-export async function expireApprovals(pool: Pool, timeoutS: number): Promise<string[]> {
-  try {
-    const { rows } = await pool.query("select run_id from ccm.expire_approvals($1)", [timeoutS]);
-    return rows.map((r: { run_id: string }) => r.run_id);
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+export async function expireApprovals(db: DbLike, timeoutS: number): Promise<string[]> {
+  const rows = await toDb(db).call("expire_approvals", { p_timeout_seconds: timeoutS });
+  return expiredSchema.parse(rows);
 }

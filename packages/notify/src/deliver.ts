@@ -1,5 +1,5 @@
 import type { Logger } from "@ccm/logger";
-import type { Pool } from "@ccm/store";
+import type { DbLike } from "@ccm/store";
 import { backoffMs } from "./backoff.ts";
 import type { NotifyConfig } from "./config.ts";
 import { DeliveryError } from "./delivery-error.ts";
@@ -18,7 +18,7 @@ import {
   type SlackMessage,
 } from "./slack-blocks.ts";
 import type { SlackSender } from "./slack-sender.ts";
-import { findApprovalMessage, findThread, saveThread, type SlackThread } from "./slack-threads.ts";
+import { findApprovalMessage, findThread, notificationOutcome, resultText, saveThread, type SlackThread } from "./slack-threads.ts";
 
 export type DeliveryConfig = Pick<
   NotifyConfig,
@@ -35,7 +35,7 @@ export type DeliveryConfig = Pick<
 >;
 
 export interface DeliveryDeps {
-  pool: Pool;
+  db: DbLike;
   log: Logger;
   config: DeliveryConfig;
   /** Null when no bot token is configured: Slack rows are marked skipped. */
@@ -57,8 +57,8 @@ export async function deliverBatch(deps: DeliveryDeps, rows: Notification[]): Pr
   const units: Item[][] = [];
   const groups = new Map<string, Item[]>();
   for (const row of rows) {
-    const ctx = row.task_id ? await loadIncidentContext(deps.pool, row.task_id, row.run_id) : null;
-    const thread = row.channel === "slack" ? await findThread(deps.pool, row.incident_key) : null;
+    const ctx = row.task_id ? await loadIncidentContext(deps.db, row.task_id, row.run_id) : null;
+    const thread = row.channel === "slack" ? await findThread(deps.db, row.incident_key) : null;
     const channel = thread?.channel ?? (ctx ? slackChannelFor(routeSubject(ctx), deps.config.CCM_SLACK_ROUTES, deps.config.CCM_SLACK_DEFAULT_CHANNEL) : deps.config.CCM_SLACK_DEFAULT_CHANNEL);
     const item = { row, ctx, thread, channel };
     if (row.channel === "slack" && row.coalesce_key && ctx) {
@@ -78,7 +78,7 @@ export async function deliverBatch(deps: DeliveryDeps, rows: Notification[]): Pr
     try {
       const outcome = unit[0]?.row.channel === "pagerduty" ? await deliverPagerduty(deps, unit[0]) : await deliverSlack(deps, unit);
       for (const it of unit) {
-        const ok = await completeNotification(deps.pool, it.row.id, deps.worker, outcome.result, outcome.status);
+        const ok = await completeNotification(deps.db, it.row.id, deps.worker, outcome.result, outcome.status);
         if (!ok) deps.log.warn({ notificationId: it.row.id }, "delivered, but the lease had passed to another worker");
       }
       deps.log.info({ ids: unit.map((u) => u.row.id), kind: unit[0]?.row.kind, status: outcome.status }, "notification delivered");
@@ -101,7 +101,7 @@ async function recordFailure(deps: DeliveryDeps, unit: Item[], err: unknown): Pr
     } else {
       retryAt = new Date(Date.now() + backoffMs(row.attempts, deps.config.CCM_NOTIFY_RETRY_BASE_MS, deps.config.CCM_NOTIFY_RETRY_MAX_MS));
     }
-    await failNotification(deps.pool, row.id, deps.worker, de.message, retryAt, count);
+    await failNotification(deps.db, row.id, deps.worker, de.message, retryAt, count);
     const ctx = { notificationId: row.id, kind: row.kind, attempts: row.attempts, err: { name: de.name, message: de.message } };
     if (retryAt) deps.log.warn({ ...ctx, retryAt }, "notification not delivered; will retry");
     else deps.log.error(ctx, "notification failed permanently; kept as failed in ccm.notifications");
@@ -143,7 +143,7 @@ async function deliverSlack(deps: DeliveryDeps, unit: Item[]): Promise<Outcome> 
       const by = String(row.payload.decided_by ?? ctx.decided_by ?? "?");
       const reason = typeof row.payload.reason === "string" ? row.payload.reason : null;
       const message = approvalDecidedMessage(ctx, decision, by, reason);
-      const original = row.run_id ? await findApprovalMessage(deps.pool, row.run_id) : null;
+      const original = row.run_id ? await findApprovalMessage(deps.db, row.run_id) : null;
       if (original) {
         const updated = await slack.update(original.channel, original.ts, message);
         return { status: "sent", result: { ...updated, updated: true } };
@@ -171,7 +171,7 @@ async function postInThreadOrOpen(deps: DeliveryDeps, slack: SlackSender, unit: 
   }
   const posted = await slack.post(first.channel, message);
   for (const key of new Set(unit.map((u) => u.row.incident_key))) {
-    if (key) await saveThread(deps.pool, key, posted.channel, posted.ts);
+    if (key) await saveThread(deps.db, key, posted.channel, posted.ts);
   }
   return { status: "sent", result: { ...posted, thread_ts: posted.ts } };
 }
@@ -182,14 +182,11 @@ async function deliverPagerduty(deps: DeliveryDeps, item: Item | undefined): Pro
   const base = deps.config.CCM_PAGERDUTY_URL;
   if (row.kind === "pd_resolve") {
     // Resolve with the routing key the trigger used; no trigger sent = nothing to resolve.
-    const { rows } = await deps.pool.query(
-      "select status, result ->> 'routing_key' as routing_key from ccm.notifications where dedup_key = $1",
-      [`pd:trigger:${row.incident_key}`],
-    );
-    const trigger = rows[0] as { status: string; routing_key: string | null } | undefined;
-    if (!trigger || trigger.status !== "sent" || !trigger.routing_key) return skipped("no page was sent for this incident");
-    const res = await sendPagerdutyEvent(base, { routing_key: trigger.routing_key, event_action: "resolve", dedup_key: dedupKey });
-    return { status: "sent", result: { http_status: res.status, routing_key: trigger.routing_key, dedup_key: dedupKey } };
+    const trigger = await notificationOutcome(deps.db, `pd:trigger:${row.incident_key}`);
+    const triggerKey = trigger?.status === "sent" ? resultText(trigger, "routing_key") : null;
+    if (!triggerKey) return skipped("no page was sent for this incident");
+    const res = await sendPagerdutyEvent(base, { routing_key: triggerKey, event_action: "resolve", dedup_key: dedupKey });
+    return { status: "sent", result: { http_status: res.status, routing_key: triggerKey, dedup_key: dedupKey } };
   }
   if (!ctx) return skipped("task no longer exists");
   const routingKey = routingKeyFor(routeSubject(ctx), deps.config.CCM_PAGERDUTY_ROUTES, deps.config.CCM_PAGERDUTY_ROUTING_KEY);

@@ -1,4 +1,5 @@
-import { classifyDatabaseError, withTransaction, type Pool } from "@ccm/store";
+import { z } from "zod";
+import { toDb, type DbLike } from "@ccm/store";
 import { buildDigest, type Digest } from "./digest-query.ts";
 import { digestMessage } from "./digest-format.ts";
 import { digestDue } from "./digest-schedule.ts";
@@ -12,44 +13,45 @@ export interface DigestSchedule {
 
 export type DigestOutcome = { outcome: "not_due" | "already_sent"; day: string } | { outcome: "enqueued"; day: string; digest: Digest };
 
+// ccm.digest_period: no row once the day's digest is recorded.
+const periodSchema = z.array(z.object({ period_start: z.coerce.date(), period_end: z.coerce.date() }));
+// ccm.record_scheduled_digest: one row.
+const recordedSchema = z.array(z.object({ outcome: z.enum(["enqueued", "already_sent"]), notification_id: z.coerce.number().nullable() }));
+
 /**
- * Enqueue today's digest if it is due and no replica did it yet. The digest_runs row (unique per
- * local day) and the outbox row commit together, so restarts and replicas send it exactly once.
+ * Enqueue today's digest if it is due and no replica did it yet. ccm.record_scheduled_digest
+ * writes the digest_runs row (unique per local day) and the outbox row in one call, so they commit
+ * together and restarts and replicas send it exactly once, over PostgREST as over a pool.
  */
-export async function runScheduledDigest(pool: Pool, schedule: DigestSchedule, now = new Date()): Promise<DigestOutcome> {
+export async function runScheduledDigest(db: DbLike, schedule: DigestSchedule, now = new Date()): Promise<DigestOutcome> {
   const { due, day } = digestDue(now, schedule.timeZone, schedule.time);
   if (!due) return { outcome: "not_due", day };
-  try {
-    return await withTransaction(pool, async (client) => {
-      const claimed = await client.query(
-        `insert into ccm.digest_runs (day, period_start, period_end)
-         values ($1, coalesce((select max(d.period_end) from ccm.digest_runs d), $2::timestamptz - interval '24 hours'), $2)
-         on conflict (day) do nothing
-         returning period_start, period_end`,
-        [day, now],
-      );
-      const row = claimed.rows[0] as { period_start: Date; period_end: Date } | undefined;
-      if (!row) return { outcome: "already_sent" as const, day };
-      const digest = await buildDigest(client, row.period_start, row.period_end, schedule.offlineAfterS);
-      const message = digestMessage(digest, schedule.timeZone);
-      const { rows } = await client.query("select ccm.enqueue_notification('slack', 'digest', $1, null, null, null, $2) as id", [
-        `digest:${day}`,
-        JSON.stringify({ channel: schedule.channel, ...message }),
-      ]);
-      await client.query("update ccm.digest_runs set notification_id = $2 where day = $1", [day, rows[0]?.id ?? null]);
-      return { outcome: "enqueued" as const, day, digest };
-    });
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const d = toDb(db);
+  const [period] = periodSchema.parse(await d.call("digest_period", { p_day: day, p_now: now.toISOString() }));
+  if (!period) return { outcome: "already_sent", day };
+  const digest = await buildDigest(d, period.period_start, period.period_end, schedule.offlineAfterS);
+  const message = digestMessage(digest, schedule.timeZone);
+  const [recorded] = recordedSchema.parse(
+    await d.call("record_scheduled_digest", {
+      p_day: day,
+      p_period_start: period.period_start.toISOString(),
+      p_period_end: period.period_end.toISOString(),
+      p_payload: { channel: schedule.channel, ...message },
+    }),
+  );
+  // Another replica recorded the day between our period check and now: it sends its own digest.
+  if (recorded?.outcome !== "enqueued") return { outcome: "already_sent", day };
+  return { outcome: "enqueued", day, digest };
 }
 
 /** Enqueue an ad-hoc digest (`ccm digest` without --dry-run); does not count as the morning one. */
-export async function enqueueAdhocDigest(pool: Pool, digest: Digest, channel: string, timeZone: string): Promise<number | null> {
+export async function enqueueAdhocDigest(db: DbLike, digest: Digest, channel: string, timeZone: string): Promise<number | null> {
   const message = digestMessage(digest, timeZone);
-  const { rows } = await pool.query("select ccm.enqueue_notification('slack', 'digest', $1, null, null, null, $2) as id", [
-    `digest:adhoc:${digest.periodEnd.toISOString()}`,
-    JSON.stringify({ channel, ...message }),
-  ]);
-  return (rows[0]?.id as number | null) ?? null;
+  const id = await toDb(db).call("enqueue_notification", {
+    p_channel: "slack",
+    p_kind: "digest",
+    p_dedup_key: `digest:adhoc:${digest.periodEnd.toISOString()}`,
+    p_payload: { channel, ...message },
+  });
+  return z.coerce.number().nullable().parse(id);
 }

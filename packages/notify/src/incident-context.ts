@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Pool } from "@ccm/store";
+import { toDb, type DbLike } from "@ccm/store";
 
 const stepSchema = z.object({
   phase: z.string(),
@@ -18,8 +18,8 @@ export const incidentContextSchema = z.object({
   annotations: z.record(z.string(), z.unknown()),
   task_status: z.string(),
   task_summary: z.string().nullable(),
-  task_created_at: z.date(),
-  resolved_at: z.date().nullable(),
+  task_created_at: z.coerce.date(),
+  resolved_at: z.coerce.date().nullable(),
   run_id: z.string().nullable(),
   run_status: z.string().nullable(),
   playbook: z.string().nullable(),
@@ -37,29 +37,13 @@ export const incidentContextSchema = z.object({
 });
 export type IncidentContext = z.infer<typeof incidentContextSchema>;
 
-// to_jsonb(r) reads confidence/proposal whether or not the engine's columns are there.
-export const incidentContextQuery = {
-  sql: `select t.id as task_id, t.host, t.alertname, t.labels, t.annotations, t.status as task_status,
-               t.summary as task_summary, t.created_at as task_created_at, t.resolved_at,
-               r.id as run_id, r.status as run_status, r.playbook, r.dry_run, r.summary as run_summary,
-               r.error as run_error, r.result, to_jsonb(r) -> 'confidence' as confidence,
-               to_jsonb(r) -> 'proposal' as proposal, a.host as agent_host,
-               coalesce((select jsonb_agg(jsonb_build_object('phase', s.phase, 'action', s.action, 'status', s.status,
-                                                             'detail', s.detail) order by s.seq)
-                           from ccm.run_steps s where s.run_id = r.id), '[]'::jsonb) as steps,
-               ap.decision, ap.decided_by, ap.reason as decision_reason
-          from ccm.tasks t
-          left join ccm.runs r on r.id = $2
-          left join ccm.agents a on a.id = r.agent_id
-          left join ccm.approvals ap on ap.run_id = r.id
-         where t.id = $1`,
-  schema: incidentContextSchema,
-};
+// One row, or none when the task is gone (ccm.notification_incident_context).
+export const incidentContextQuery = { fn: "notification_incident_context", schema: z.array(incidentContextSchema) };
 
 /** Load the task (and run) a notification is about; null when the task is gone. */
-export async function loadIncidentContext(pool: Pool, taskId: string, runId: string | null): Promise<IncidentContext | null> {
-  const { rows } = await pool.query(incidentContextQuery.sql, [taskId, runId]);
-  return rows[0] ? incidentContextQuery.schema.parse(rows[0]) : null;
+export async function loadIncidentContext(db: DbLike, taskId: string, runId: string | null): Promise<IncidentContext | null> {
+  const rows = await toDb(db).call(incidentContextQuery.fn, { p_task_id: taskId, p_run_id: runId });
+  return incidentContextQuery.schema.parse(rows)[0] ?? null;
 }
 
 /** Labels (strings only) plus host and alertname: what routes match on. */

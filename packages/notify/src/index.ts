@@ -8,7 +8,7 @@ export { sendPagerdutyEvent, pagerdutySeverity, pagerdutyEventSchema, type Pager
 export { slackSignature, verifySlackSignature, SlackSignatureError } from "./slack-signature.ts";
 export { APPROVE_ACTION, REJECT_ACTION, type SlackMessage } from "./slack-blocks.ts";
 export { decideApproval, expireApprovals, decisionResultSchema, type DecisionResult } from "./approvals.ts";
-export { buildDigest, digestQueries, type Digest } from "./digest-query.ts";
+export { buildDigest, digestReportQuery, type Digest } from "./digest-query.ts";
 export { digestLines, digestMessage, formatDuration } from "./digest-format.ts";
 export { digestDue, localClock } from "./digest-schedule.ts";
 export { runScheduledDigest, enqueueAdhocDigest, type DigestSchedule, type DigestOutcome } from "./digest-runner.ts";

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import type { Pool } from "@ccm/store";
-import { classifyDatabaseError } from "@ccm/store";
+import { toDb, type DbLike } from "@ccm/store";
 
 export const notificationSchema = z.object({
   id: z.coerce.number(),
@@ -14,61 +13,52 @@ export const notificationSchema = z.object({
   payload: z.record(z.string(), z.unknown()),
   status: z.string(),
   attempts: z.number(),
-  created_at: z.date(),
+  created_at: z.coerce.date(),
 });
 export type Notification = z.infer<typeof notificationSchema>;
 
-/** Claim ready notifications for `worker` (SKIP LOCKED + lease). */
+/** Claim ready notifications for `worker` (SKIP LOCKED + lease), oldest first. */
 export async function claimNotifications(
-  pool: Pool,
+  db: DbLike,
   worker: string,
   options: { limit: number; leaseSeconds: number; coalesceMs: number },
 ): Promise<Notification[]> {
-  try {
-    const { rows } = await pool.query("select * from ccm.claim_notifications($1, $2, $3, $4) order by id", [
-      worker,
-      options.limit,
-      options.leaseSeconds,
-      options.coalesceMs / 1000,
-    ]);
-    return rows.map((r) => notificationSchema.parse(r));
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const rows = await toDb(db).call<unknown[]>("claim_notifications", {
+    p_worker: worker,
+    p_limit: options.limit,
+    p_lease_seconds: options.leaseSeconds,
+    p_coalesce_seconds: options.coalesceMs / 1000,
+  });
+  return z.array(notificationSchema).parse(rows).sort((a, b) => a.id - b.id);
 }
 
 /** Mark delivered (or skipped with a reason); false when the lease was lost to another worker. */
 export async function completeNotification(
-  pool: Pool,
+  db: DbLike,
   id: number,
   worker: string,
   result: Record<string, unknown> | null,
   status: "sent" | "skipped" = "sent",
 ): Promise<boolean> {
-  const { rows } = await pool.query("select ccm.complete_notification($1, $2, $3, $4) as ok", [
-    id,
-    worker,
-    result === null ? null : JSON.stringify(result),
-    status,
-  ]);
-  return rows[0]?.ok === true;
+  const ok = await toDb(db).call("complete_notification", { p_id: id, p_worker: worker, p_result: result, p_status: status });
+  return ok === true;
 }
 
 /** Retry at `retryAt`, or keep as `failed` when `retryAt` is null. */
 export async function failNotification(
-  pool: Pool,
+  db: DbLike,
   id: number,
   worker: string,
   error: string,
   retryAt: Date | null,
   countAttempt = true,
 ): Promise<boolean> {
-  const { rows } = await pool.query("select ccm.fail_notification($1, $2, $3, $4, $5) as ok", [
-    id,
-    worker,
-    error,
-    retryAt,
-    countAttempt,
-  ]);
-  return rows[0]?.ok === true;
+  const ok = await toDb(db).call("fail_notification", {
+    p_id: id,
+    p_worker: worker,
+    p_error: error,
+    p_retry_at: retryAt?.toISOString() ?? null,
+    p_count_attempt: countAttempt,
+  });
+  return ok === true;
 }

@@ -1,30 +1,44 @@
-import type { Pool } from "@ccm/store";
+import { z } from "zod";
+import { toDb, type DbLike } from "@ccm/store";
 
-export interface SlackThread {
-  channel: string;
-  thread_ts: string;
-}
+const threadSchema = z.object({ channel: z.string(), thread_ts: z.string() });
+export type SlackThread = z.infer<typeof threadSchema>;
 
-export async function findThread(pool: Pool, incidentKey: string | null): Promise<SlackThread | null> {
+export async function findThread(db: DbLike, incidentKey: string | null): Promise<SlackThread | null> {
   if (!incidentKey) return null;
-  const { rows } = await pool.query("select channel, thread_ts from ccm.slack_threads where incident_key = $1", [incidentKey]);
-  return (rows[0] as SlackThread | undefined) ?? null;
+  const rows = await toDb(db).call("find_slack_thread", { p_incident_key: incidentKey });
+  return z.array(threadSchema).parse(rows)[0] ?? null;
 }
 
 /** Remember the message that opened an incident's thread (the first one wins). */
-export async function saveThread(pool: Pool, incidentKey: string, channel: string, ts: string): Promise<void> {
-  await pool.query(
-    "insert into ccm.slack_threads (incident_key, channel, thread_ts) values ($1, $2, $3) on conflict (incident_key) do nothing",
-    [incidentKey, channel, ts],
-  );
+export async function saveThread(db: DbLike, incidentKey: string, channel: string, ts: string): Promise<void> {
+  await toDb(db).call("save_slack_thread", { p_incident_key: incidentKey, p_channel: channel, p_thread_ts: ts });
+}
+
+// `result` is what the receiver answered (Slack channel + ts, PagerDuty routing key); {} when none.
+const outcomeSchema = z.object({
+  status: z.string(),
+  result: z.unknown().transform((r) => (r !== null && typeof r === "object" && !Array.isArray(r) ? (r as Record<string, unknown>) : {})),
+});
+export type NotificationOutcome = z.infer<typeof outcomeSchema>;
+
+/** Status and receiver answer of the notification with this dedup key; null when there is none. */
+export async function notificationOutcome(db: DbLike, dedupKey: string): Promise<NotificationOutcome | null> {
+  const rows = await toDb(db).call("notification_outcome", { p_dedup_key: dedupKey });
+  return z.array(outcomeSchema).parse(rows)[0] ?? null;
+}
+
+/** A string field of a receiver's answer (`result ->> key`), else null. */
+export function resultText(outcome: NotificationOutcome, key: string): string | null {
+  const v = outcome.result[key];
+  return typeof v === "string" && v !== "" ? v : null;
 }
 
 /** Where the approval request of a run was posted, to update it once decided. */
-export async function findApprovalMessage(pool: Pool, runId: string): Promise<{ channel: string; ts: string } | null> {
-  const { rows } = await pool.query(
-    "select result ->> 'channel' as channel, result ->> 'ts' as ts from ccm.notifications where dedup_key = $1 and status = 'sent'",
-    [`slack:approval:${runId}`],
-  );
-  const r = rows[0] as { channel: string | null; ts: string | null } | undefined;
-  return r?.channel && r.ts ? { channel: r.channel, ts: r.ts } : null;
+export async function findApprovalMessage(db: DbLike, runId: string): Promise<{ channel: string; ts: string } | null> {
+  const sent = await notificationOutcome(db, `slack:approval:${runId}`);
+  if (sent?.status !== "sent") return null;
+  const channel = resultText(sent, "channel");
+  const ts = resultText(sent, "ts");
+  return channel && ts ? { channel, ts } : null;
 }

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import type pg from "pg";
-import { classifyDatabaseError } from "./errors.ts";
+import { toDb, type DbLike } from "./db.ts";
+import { isoDate } from "./iso-date.ts";
 
-// What arrived from each source and what it became. Each query sits next to its row schema.
+// What arrived from each source and what it became. Each ccm.op_* function sits next to its row schema.
 
 const alertRow = z.object({
   id: z.coerce.number(),
-  received_at: z.date(),
+  received_at: isoDate,
   source: z.string(),
   status: z.string(),
   host: z.string().nullable(),
@@ -19,25 +19,15 @@ const alertRow = z.object({
 });
 export type AlertRow = z.infer<typeof alertRow>;
 
-export const listAlertsQuery = {
-  sql: `select a.id, a.received_at, a.source, a.status, a.host, a.alertname, a.outcome, a.receive_count,
-               a.raw_truncated, a.task_id, t.status as task_status
-          from ccm.alerts a left join ccm.tasks t on t.id = a.task_id
-         where ($1::text is null or a.source = $1)
-           and ($2::text is null or lower(a.host) = lower($2))
-           and ($3::text is null or a.status = $3)
-         order by a.id desc
-         limit $4`,
-  schema: alertRow,
-};
+export const listAlertsQuery = { fn: "op_list_alerts", schema: z.array(alertRow) };
 
 const alertDetailRow = alertRow.extend({
   fingerprint: z.string(),
   labels: z.record(z.string(), z.unknown()),
   annotations: z.record(z.string(), z.unknown()),
-  starts_at: z.date().nullable(),
-  ends_at: z.date().nullable(),
-  last_received_at: z.date(),
+  starts_at: isoDate.nullable(),
+  ends_at: isoDate.nullable(),
+  last_received_at: isoDate,
   generator_url: z.string().nullable(),
   group_key: z.string().nullable(),
   condition_key: z.string().nullable(),
@@ -51,18 +41,8 @@ const alertDetailRow = alertRow.extend({
 });
 export type AlertDetail = z.infer<typeof alertDetailRow>;
 
-export const alertDetailQuery = {
-  sql: `select a.id, a.received_at, a.source, a.status, a.host, a.alertname, a.outcome, a.receive_count,
-               a.raw_truncated, a.task_id, t.status as task_status, a.fingerprint, a.labels, a.annotations,
-               a.starts_at, a.ends_at, a.last_received_at, a.generator_url, a.group_key, a.condition_key, a.raw,
-               t.summary as task_summary, t.alert_count as task_alert_count, t.flapping as task_flapping,
-               i.id as incident_id, i.status as incident_status, i.host_count as incident_host_count
-          from ccm.alerts a
-          left join ccm.tasks t on t.id = a.task_id
-          left join ccm.incidents i on i.id = t.incident_id
-         where a.id = $1`,
-  schema: alertDetailRow,
-};
+/** ccm.op_alert_detail: one row, or none for an unknown id. */
+export const alertDetailQuery = { fn: "op_alert_detail", schema: z.array(alertDetailRow).max(1) };
 
 export class AlertNotFoundError extends Error {
   override readonly name = "AlertNotFoundError";
@@ -72,25 +52,22 @@ export class AlertNotFoundError extends Error {
 }
 
 export async function listAlerts(
-  pool: pg.Pool,
+  db: DbLike,
   filter: { source?: string; host?: string; status?: string; limit?: number } = {},
 ): Promise<AlertRow[]> {
-  try {
-    const { rows } = await pool.query(listAlertsQuery.sql, [filter.source ?? null, filter.host ?? null, filter.status ?? null, filter.limit ?? 50]);
-    return rows.map((r) => listAlertsQuery.schema.parse(r));
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const rows = await toDb(db).call(listAlertsQuery.fn, {
+    p_source: filter.source ?? null,
+    p_host: filter.host ?? null,
+    p_status: filter.status ?? null,
+    p_limit: filter.limit ?? 50,
+  });
+  return listAlertsQuery.schema.parse(rows);
 }
 
 /** One received alert with its raw payload and the task (and incident) it became. */
-export async function getAlert(pool: pg.Pool, id: string): Promise<AlertDetail> {
+export async function getAlert(db: DbLike, id: string): Promise<AlertDetail> {
   if (!/^\d{1,18}$/.test(id)) throw new AlertNotFoundError(id);
-  try {
-    const { rows } = await pool.query(alertDetailQuery.sql, [id]);
-    if (rows.length === 0) throw new AlertNotFoundError(id);
-    return alertDetailQuery.schema.parse(rows[0]);
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const [row] = alertDetailQuery.schema.parse(await toDb(db).call(alertDetailQuery.fn, { p_id: id }));
+  if (!row) throw new AlertNotFoundError(id);
+  return row;
 }

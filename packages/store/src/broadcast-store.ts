@@ -1,9 +1,11 @@
 import { z } from "zod";
-import type pg from "pg";
+import { toDb, type DbLike } from "./db.ts";
 import { classifyDatabaseError } from "./errors.ts";
+import { isoDate } from "./iso-date.ts";
+import { refusalMessage } from "./refusal.ts";
 
-// Fleet broadcasts (issue 5): create (an INSERT the database validates and expands), read progress,
-// and the operator actions. The rollout itself is ccm.advance_broadcast in SQL.
+// Fleet broadcasts (issue 5): create (ccm.op_create_broadcast: an INSERT the database validates and
+// expands), read progress, and the operator actions. The rollout itself is ccm.advance_broadcast in SQL.
 
 const labelConditions = z.record(z.string().min(1).max(200), z.union([z.string().max(500), z.array(z.string().max(500)).min(1).max(100)]));
 const hostGlob = z.string().regex(/^[A-Za-z0-9*?][A-Za-z0-9*?._-]{0,252}$/, "a host name glob: letters, digits, . _ - * ?");
@@ -61,9 +63,9 @@ export const broadcastRowSchema = z.object({
   batch_size: z.number().nullable(),
   summary: z.string().nullable(),
   created_by: z.string(),
-  created_at: z.date(),
-  updated_at: z.date(),
-  finished_at: z.date().nullable(),
+  created_at: isoDate,
+  updated_at: isoDate,
+  finished_at: isoDate.nullable(),
 });
 export type BroadcastRow = z.infer<typeof broadcastRowSchema>;
 
@@ -72,7 +74,7 @@ export const broadcastHostSchema = z.object({
   state: z.string(),
   wave: z.number().nullable(),
   position: z.number().nullable(),
-  released_at: z.date().nullable(),
+  released_at: isoDate.nullable(),
   run_id: z.string().nullable(),
   summary: z.string().nullable(),
   exit_code: z.coerce.number().nullable(),
@@ -86,31 +88,21 @@ export interface BroadcastDetail extends BroadcastRow {
   hosts: BroadcastHost[];
 }
 
+const detailSchema = broadcastRowSchema.extend({
+  states: z.record(z.string(), z.number()),
+  current_wave: z.number().nullable(),
+  hosts: z.array(broadcastHostSchema),
+});
+
+/** The ccm.op_* functions behind each call, next to the schema of what they return. */
 export const broadcastQueries = {
-  insert: {
-    sql: `insert into ccm.broadcasts (playbook, params, selector, canary, batch, max_failures, max_concurrency, dry_run,
-                                      offline_ttl_s, run_timeout_s, created_by)
-          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id`,
-    schema: z.object({ id: z.string() }),
-  },
-  row: { sql: `select * from ccm.broadcasts where id = $1`, schema: broadcastRowSchema },
-  list: { sql: `select * from ccm.broadcasts order by created_at desc limit $1`, schema: broadcastRowSchema },
-  resolve: { sql: `select id from ccm.broadcasts where id::text like $1 || '%' limit 2`, schema: z.object({ id: z.string() }) },
-  progress: {
-    sql: `select ccm.broadcast_progress($1) as v`,
-    schema: z.object({ v: z.object({ targeted: z.number(), states: z.record(z.string(), z.number()), current_wave: z.number().nullable() }) }),
-  },
-  hosts: {
-    // Per host: the task's state and its latest run's result (exit code and error line from the playbook).
-    sql: `select t.host, t.status as state, t.broadcast_wave as wave, t.broadcast_position as position, t.released_at,
-                 r.id as run_id, coalesce(r.summary, t.summary) as summary,
-                 (r.result ->> 'exit_code') as exit_code, nullif(r.result ->> 'error_line', '') as error_line
-            from ccm.tasks t
-            left join lateral (select x.* from ccm.runs x where x.task_id = t.id order by x.created_at desc limit 1) r on true
-           where t.broadcast_id = $1
-           order by t.broadcast_position nulls last, lower(t.host)`,
-    schema: broadcastHostSchema,
-  },
+  create: { fn: "op_create_broadcast", schema: broadcastRowSchema },
+  list: { fn: "op_list_broadcasts", schema: z.array(broadcastRowSchema) },
+  // At most two ids: two means the prefix is ambiguous.
+  resolve: { fn: "op_resolve_broadcast_id", schema: z.array(z.string()) },
+  detail: { fn: "op_broadcast_detail", schema: z.object({ matches: z.number(), broadcast: detailSchema.nullable() }) },
+  control: { fn: "op_control_broadcast", schema: z.string() },
+  advance: { fn: "advance_broadcasts", schema: z.array(z.object({ broadcast_id: z.string(), status: z.string() })) },
 } as const;
 
 /** The database refused the broadcast (bad selector, unknown playbook, nothing matched, ad-hoc command). */
@@ -125,85 +117,73 @@ export class BroadcastStateError extends Error {
   override readonly name = "BroadcastStateError";
 }
 
+/** The database's refusals as the errors above (SQLSTATE 22023/22P02, P0002, 55000); the message is the database's own. */
 export function mapError(err: unknown): unknown {
   const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  if (code === "22023" || code === "22P02") return new BroadcastRejectedError(message, { cause: err });
-  if (code === "P0002") return new BroadcastNotFoundError(message, { cause: err });
-  if (code === "55000") return new BroadcastStateError(message, { cause: err });
+  if (code === "22023" || code === "22P02") return new BroadcastRejectedError(refusalMessage(err), { cause: err });
+  if (code === "P0002") return new BroadcastNotFoundError(refusalMessage(err), { cause: err });
+  if (code === "55000") return new BroadcastStateError(refusalMessage(err), { cause: err });
   return classifyDatabaseError(err);
 }
 
-async function query(pool: pg.Pool, sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+async function call(db: DbLike, fn: string, args: Record<string, unknown> = {}): Promise<unknown> {
   try {
-    return (await pool.query(sql, params)).rows;
+    return await toDb(db).call(fn, args);
   } catch (err) {
     throw mapError(err);
   }
 }
 
-/** Insert a broadcast; the database validates it, fans it out and releases the first wave. */
-export async function createBroadcast(pool: pg.Pool, spec: BroadcastSpec): Promise<BroadcastRow> {
+/** Create a broadcast; the database validates it, fans it out and releases the first wave. */
+export async function createBroadcast(db: DbLike, spec: BroadcastSpec): Promise<BroadcastRow> {
   const s = broadcastSpecSchema.parse(spec);
-  const [row] = await query(pool, broadcastQueries.insert.sql, [
-    s.playbook,
-    JSON.stringify(s.params),
-    JSON.stringify(s.selector),
-    s.canary,
-    s.batch,
-    s.max_failures,
-    s.max_concurrency,
-    s.dry_run,
-    s.offline_ttl_s,
-    s.run_timeout_s,
-    s.created_by,
-  ]);
-  const { id } = broadcastQueries.insert.schema.parse(row);
-  return getBroadcastRow(pool, id);
-}
-
-async function getBroadcastRow(pool: pg.Pool, id: string): Promise<BroadcastRow> {
-  const [row] = await query(pool, broadcastQueries.row.sql, [id]);
-  if (!row) throw new BroadcastNotFoundError(`no broadcast ${id}`);
-  return broadcastRowSchema.parse(row);
+  const row = await call(db, broadcastQueries.create.fn, {
+    p_playbook: s.playbook,
+    p_params: s.params,
+    p_selector: s.selector,
+    p_canary: s.canary,
+    p_batch: s.batch,
+    p_max_failures: s.max_failures,
+    p_max_concurrency: s.max_concurrency,
+    p_dry_run: s.dry_run,
+    p_offline_ttl_s: s.offline_ttl_s,
+    p_run_timeout_s: s.run_timeout_s,
+    p_created_by: s.created_by,
+  });
+  return broadcastQueries.create.schema.parse(row);
 }
 
 /** A full id or a unique prefix (as printed by `ccm broadcast list`). */
-export async function resolveBroadcastId(pool: pg.Pool, idOrPrefix: string): Promise<string> {
+export async function resolveBroadcastId(db: DbLike, idOrPrefix: string): Promise<string> {
   if (!/^[0-9a-f-]{4,36}$/i.test(idOrPrefix)) throw new BroadcastNotFoundError(`not a broadcast id: ${JSON.stringify(idOrPrefix.slice(0, 60))}`);
-  const rows = await query(pool, broadcastQueries.resolve.sql, [idOrPrefix.toLowerCase()]);
-  if (rows.length === 0) throw new BroadcastNotFoundError(`no broadcast ${idOrPrefix}`);
-  if (rows.length > 1) throw new BroadcastNotFoundError(`${idOrPrefix} matches several broadcasts; give more of the id`);
-  return String(rows[0]?.id);
+  const ids = broadcastQueries.resolve.schema.parse(await call(db, broadcastQueries.resolve.fn, { p_prefix: idOrPrefix.toLowerCase() }));
+  if (ids.length === 0) throw new BroadcastNotFoundError(`no broadcast ${idOrPrefix}`);
+  if (ids.length > 1) throw new BroadcastNotFoundError(`${idOrPrefix} matches several broadcasts; give more of the id`);
+  return ids[0] as string;
 }
 
-export async function getBroadcast(pool: pg.Pool, idOrPrefix: string): Promise<BroadcastDetail> {
-  const id = await resolveBroadcastId(pool, idOrPrefix);
-  const row = await getBroadcastRow(pool, id);
-  const [p] = await query(pool, broadcastQueries.progress.sql, [id]);
-  const progress = broadcastQueries.progress.schema.parse(p).v;
-  const hosts = (await query(pool, broadcastQueries.hosts.sql, [id])).map((h) => broadcastHostSchema.parse(h));
-  return { ...row, states: progress.states, current_wave: progress.current_wave, hosts };
+export async function getBroadcast(db: DbLike, idOrPrefix: string): Promise<BroadcastDetail> {
+  if (!/^[0-9a-f-]{4,36}$/i.test(idOrPrefix)) throw new BroadcastNotFoundError(`not a broadcast id: ${JSON.stringify(idOrPrefix.slice(0, 60))}`);
+  const found = broadcastQueries.detail.schema.parse(await call(db, broadcastQueries.detail.fn, { p_id: idOrPrefix.toLowerCase() }));
+  if (found.matches > 1) throw new BroadcastNotFoundError(`${idOrPrefix} matches several broadcasts; give more of the id`);
+  if (!found.broadcast) throw new BroadcastNotFoundError(`no broadcast ${idOrPrefix}`);
+  return found.broadcast;
 }
 
-export async function listBroadcasts(pool: pg.Pool, limit = 20): Promise<BroadcastRow[]> {
-  return (await query(pool, broadcastQueries.list.sql, [limit])).map((r) => broadcastRowSchema.parse(r));
+export async function listBroadcasts(db: DbLike, limit = 20): Promise<BroadcastRow[]> {
+  return broadcastQueries.list.schema.parse(await call(db, broadcastQueries.list.fn, { p_limit: limit }));
 }
 
 export type BroadcastAction = "pause" | "resume" | "cancel";
 
-/** pause | resume | cancel; returns the broadcast's status afterwards. */
-export async function controlBroadcast(pool: pg.Pool, idOrPrefix: string, action: BroadcastAction, by: string, reason?: string): Promise<string> {
-  const id = await resolveBroadcastId(pool, idOrPrefix);
-  const sql =
-    action === "resume" ? "select ccm.resume_broadcast($1, $2) as v" : `select ccm.${action}_broadcast($1, $2, $3) as v`;
-  const params = action === "resume" ? [id, by] : [id, by, reason ?? null];
-  const [row] = await query(pool, sql, params);
-  return String(row?.v);
+/** pause | resume | cancel (id or unique prefix); returns the broadcast's status afterwards. */
+export async function controlBroadcast(db: DbLike, idOrPrefix: string, action: BroadcastAction, by: string, reason?: string): Promise<string> {
+  if (!/^[0-9a-f-]{4,36}$/i.test(idOrPrefix)) throw new BroadcastNotFoundError(`not a broadcast id: ${JSON.stringify(idOrPrefix.slice(0, 60))}`);
+  const status = await call(db, broadcastQueries.control.fn, { p_id: idOrPrefix.toLowerCase(), p_action: action, p_by: by, p_reason: reason ?? null });
+  return broadcastQueries.control.schema.parse(status);
 }
 
 /** One rollout step of every unfinished broadcast (the hub calls this every second). */
-export async function advanceBroadcasts(pool: pg.Pool): Promise<{ broadcast_id: string; status: string }[]> {
-  const rows = await query(pool, "select * from ccm.advance_broadcasts()", []);
-  return rows.map((r) => ({ broadcast_id: String(r.broadcast_id), status: String(r.status) }));
+export async function advanceBroadcasts(db: DbLike): Promise<{ broadcast_id: string; status: string }[]> {
+  return broadcastQueries.advance.schema.parse(await call(db, broadcastQueries.advance.fn));
 }

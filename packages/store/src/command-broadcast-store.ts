@@ -1,6 +1,8 @@
-import type pg from "pg";
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { broadcastQueries, broadcastRowSchema, broadcastSpecSchema, mapError, type BroadcastRow, type BroadcastSpec } from "./broadcast-store.ts";
+import { broadcastRowSchema, broadcastSpecSchema, BroadcastRejectedError, mapError, type BroadcastRow, type BroadcastSpec } from "./broadcast-store.ts";
+import { toDb, type Db, type DbLike } from "./db.ts";
+import { refusalMessage } from "./refusal.ts";
 
 /** What the operator asked for, stored unsigned on the broadcast (for display); each host's task carries its own signature. */
 export const broadcastCommandSchema = z.object({
@@ -15,45 +17,70 @@ export interface CommandTarget {
   host: string;
 }
 
+/** ccm.op_command_targets and ccm.op_create_command_broadcast, next to what they return. */
+export const commandBroadcastQueries = {
+  targets: { fn: "op_command_targets", schema: z.array(z.object({ agent_id: z.string(), host: z.string(), offers: z.boolean() })) },
+  create: { fn: "op_create_command_broadcast", schema: broadcastRowSchema.extend({ signed: z.number() }) },
+} as const;
+
+// SQLSTATE of "the selector matched other hosts by the time the signed tasks arrived".
+const TARGETS_CHANGED = "40001";
+
 /**
- * Create a `command` broadcast and sign every host's task before anyone can claim it: the INSERT
- * (fan-out, first wave released), the signing and the UPDATE of ccm.tasks.command share one
- * transaction, so agents only ever see released runs that already carry their signature.
- * `sign` gets each task (its id is what the signature covers) and returns the signed command.
+ * Create a `command` broadcast whose every released task is signed from its first moment, in two
+ * calls and no open transaction (so it works over PostgREST too): ask which agents the selector
+ * targets now, pick each offering host's task id here and `sign` it (the task id is what the
+ * signature covers), then hand the broadcast and the signed tasks to the database in one call,
+ * which creates them atomically or refuses when the matching hosts changed meanwhile (then this
+ * signs afresh, up to `attempts` times). Hosts that do not offer `command` are skipped unsigned.
  */
 export async function createCommandBroadcast(
-  pool: pg.Pool,
+  x: DbLike,
   spec: Omit<BroadcastSpec, "playbook" | "params">,
   command: BroadcastCommand,
   sign: (target: CommandTarget) => unknown,
+  options: { attempts?: number } = {},
 ): Promise<BroadcastRow & { signed: number }> {
   const s = broadcastSpecSchema.parse({ ...spec, playbook: "command", params: {} });
   const c = broadcastCommandSchema.parse(command);
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const { rows } = await client.query(
-      `insert into ccm.broadcasts (playbook, params, selector, canary, batch, max_failures, max_concurrency, dry_run,
-                                   offline_ttl_s, run_timeout_s, created_by, command)
-       values ('command', '{}', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id`,
-      [JSON.stringify(s.selector), s.canary, s.batch, s.max_failures, s.max_concurrency, s.dry_run, s.offline_ttl_s, s.run_timeout_s, s.created_by, JSON.stringify(c)],
-    );
-    const id = z.object({ id: z.string() }).parse(rows[0]).id;
-    // Skipped hosts (agent does not offer `command`: it trusts no key) get no signature.
-    const targets = await client.query<CommandTarget>(
-      "select id as task_id, host from ccm.tasks where broadcast_id = $1 and status <> 'skipped' order by broadcast_position",
-      [id],
-    );
-    for (const t of targets.rows) {
-      await client.query("update ccm.tasks set command = $2, updated_at = now() where id = $1", [t.task_id, JSON.stringify(sign(t))]);
+  const db = toDb(x);
+  const attempts = options.attempts ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    const tasks = await signedTasks(db, s.selector, sign);
+    try {
+      const row = await db.call(commandBroadcastQueries.create.fn, {
+        p_selector: s.selector,
+        p_created_by: s.created_by,
+        p_command: c,
+        p_tasks: tasks,
+        p_canary: s.canary,
+        p_batch: s.batch,
+        p_max_failures: s.max_failures,
+        p_max_concurrency: s.max_concurrency,
+        p_dry_run: s.dry_run,
+        p_offline_ttl_s: s.offline_ttl_s,
+        p_run_timeout_s: s.run_timeout_s,
+      });
+      return commandBroadcastQueries.create.schema.parse(row);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== TARGETS_CHANGED) throw mapError(err);
+      if (attempt >= attempts) throw new BroadcastRejectedError(refusalMessage(err), { cause: err });
     }
-    await client.query("commit");
-    const row = await client.query(broadcastQueries.row.sql, [id]);
-    return { ...broadcastRowSchema.parse(row.rows[0]), signed: targets.rows.length };
-  } catch (err) {
-    await client.query("rollback").catch(() => undefined);
-    throw mapError(err);
-  } finally {
-    client.release();
   }
+}
+
+/** One task id and signature per agent that offers `command` and matches the selector now. */
+async function signedTasks(db: Db, selector: unknown, sign: (target: CommandTarget) => unknown) {
+  let targets: z.infer<typeof commandBroadcastQueries.targets.schema>;
+  try {
+    targets = commandBroadcastQueries.targets.schema.parse(await db.call(commandBroadcastQueries.targets.fn, { p_selector: selector }));
+  } catch (err) {
+    throw mapError(err);
+  }
+  return targets
+    .filter((t) => t.offers)
+    .map((t) => {
+      const task_id = randomUUID();
+      return { agent_id: t.agent_id, host: t.host, task_id, command: sign({ task_id, host: t.host }) };
+    });
 }

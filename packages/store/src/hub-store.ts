@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type pg from "pg";
 import type { NormalizedAlert } from "@ccm/schemas";
+import { toDb, type DbLike } from "./db.ts";
 import { classifyDatabaseError } from "./errors.ts";
 
 export const ingestResultSchema = z.object({
@@ -34,20 +35,12 @@ export const recoveredRunSchema = z.object({ run_id: z.string(), outcome: z.stri
 export type RecoveredRun = z.infer<typeof recoveredRunSchema>;
 
 /** Re-queue or mark unknown every run whose lease ran out. */
-export async function recoverExpiredLeases(pool: pg.Pool, maxAttempts = 3): Promise<RecoveredRun[]> {
-  try {
-    const { rows } = await pool.query("select * from ccm.recover_expired_leases($1)", [maxAttempts]);
-    return rows.map((r) => recoveredRunSchema.parse(r));
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+export async function recoverExpiredLeases(db: DbLike, maxAttempts = 3): Promise<RecoveredRun[]> {
+  const rows = await toDb(db).call<unknown[]>("recover_expired_leases", { p_max_attempts: maxAttempts });
+  return rows.map((r) => recoveredRunSchema.parse(r));
 }
 
 /** Readiness: can we run a query right now? */
-export async function ping(pool: pg.Pool): Promise<void> {
-  try {
-    await pool.query("select 1");
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+export function ping(db: DbLike): Promise<void> {
+  return toDb(db).ping();
 }

@@ -53,7 +53,7 @@ export { SupabaseRemediationStore } from "./supabase-remediation-store.ts";
 export { createCcmSupabaseClient, type CcmSupabaseClient, type SupabaseClientOptions } from "./supabase-client.ts";
 export { SupabaseCallError, classifySupabaseError } from "./supabase-errors.ts";
 export { subscribeRealtimeWakeups, type RealtimeWakeupMode } from "./supabase-wakeups.ts";
-export { pgAgentTokenAdmin, supabaseAgentTokenAdmin, type AgentTokenAdmin } from "./agent-token-admin.ts";
+export { dbAgentTokenAdmin, pgAgentTokenAdmin, supabaseAgentTokenAdmin, type AgentTokenAdmin } from "./agent-token-admin.ts";
 export {
   AlertNotFoundError,
   alertDetailQuery,
@@ -83,4 +83,13 @@ export {
   type BroadcastSelector,
   type BroadcastSpec,
 } from "./broadcast-store.ts";
-export { broadcastCommandSchema, createCommandBroadcast, type BroadcastCommand, type CommandTarget } from "./command-broadcast-store.ts";
+export {
+  broadcastCommandSchema,
+  commandBroadcastQueries,
+  createCommandBroadcast,
+  type BroadcastCommand,
+  type CommandTarget,
+} from "./command-broadcast-store.ts";
+export { refusalMessage } from "./refusal.ts";
+export { pgDb, supabaseDb, toDb, type Db, type DbLike } from "./db.ts";
+export { SchemaOutdatedError, assertSchemaCurrent, latestMigrationVersion } from "./schema-check.ts";

@@ -1,15 +1,15 @@
 import { z } from "zod";
-import type pg from "pg";
-import { classifyDatabaseError } from "./errors.ts";
+import { toDb, type DbLike } from "./db.ts";
+import { isoDate } from "./iso-date.ts";
 
 // Operator decisions on the fleet: approve/reject a proposed remediation, pause/resume.
-// Used by the CLI and the hub API; the SQL functions are reused by the Slack buttons.
+// Used by the CLI and the hub API through the ccm.op_* wrappers; the Slack buttons reuse the SQL underneath.
 
 export const approvalDecisionSchema = z.object({
   outcome: z.enum(["decided", "already_decided", "not_found", "not_awaiting_approval"]),
   decision: z.enum(["approved", "rejected"]).nullable(),
   decided_by: z.string().nullable(),
-  decided_at: z.date().nullable(),
+  decided_at: isoDate.nullable(),
   continuation_run_id: z.string().nullable(),
 });
 export type ApprovalDecision = z.infer<typeof approvalDecisionSchema>;
@@ -26,62 +26,38 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Record a decision on an awaiting_approval run; the first decision wins (see ccm.decide_approval). */
 export async function decideApproval(
-  pool: pg.Pool,
+  db: DbLike,
   runId: string,
   decision: "approved" | "rejected",
   decidedBy: string,
-  reason?: string,
+  reason?: string | null,
 ): Promise<ApprovalDecision> {
   if (!UUID.test(runId)) throw new InvalidRunIdError(runId);
-  try {
-    const { rows } = await pool.query("select * from ccm.decide_approval($1, $2, $3, $4)", [
-      runId,
-      decision,
-      decidedBy,
-      reason ?? null,
-    ]);
-    return approvalDecisionSchema.parse(rows[0]);
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const rows = await toDb(db).call("op_decide_approval", { p_run_id: runId, p_decision: decision, p_decided_by: decidedBy, p_reason: reason ?? null });
+  return z.array(approvalDecisionSchema).length(1).parse(rows)[0] as ApprovalDecision;
 }
 
 /** Resolve a unique run id prefix (as printed by `ccm tasks show`) to the full id. */
-export async function resolveRunId(pool: pg.Pool, prefix: string): Promise<string | null> {
+export async function resolveRunId(db: DbLike, prefix: string): Promise<string | null> {
   if (!/^[0-9a-f-]{4,36}$/i.test(prefix)) return null;
-  try {
-    const { rows } = await pool.query<{ id: string }>("select id from ccm.runs where id::text like $1 || '%' limit 2", [
-      prefix.toLowerCase(),
-    ]);
-    return rows.length === 1 ? (rows[0]?.id ?? null) : null;
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const ids = z.array(z.string()).parse(await toDb(db).call("op_resolve_run_id", { p_prefix: prefix.toLowerCase() }));
+  return ids.length === 1 ? (ids[0] ?? null) : null;
 }
 
 export const fleetPauseSchema = z.object({
   paused: z.boolean(),
   changed_by: z.string().nullable(),
   reason: z.string().nullable(),
-  changed_at: z.date(),
+  changed_at: isoDate,
 });
 export type FleetPause = z.infer<typeof fleetPauseSchema>;
 
 /** The fleet-wide pause switch: every agent checks it before each remediation step. */
-export async function setFleetPause(pool: pg.Pool, paused: boolean, changedBy: string, reason?: string): Promise<FleetPause> {
-  try {
-    const { rows } = await pool.query("select * from ccm.set_fleet_pause($1, $2, $3)", [paused, changedBy, reason ?? null]);
-    return fleetPauseSchema.parse(rows[0]);
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+export async function setFleetPause(db: DbLike, paused: boolean, changedBy: string, reason?: string): Promise<FleetPause> {
+  const rows = await toDb(db).call("op_set_fleet_pause", { p_paused: paused, p_changed_by: changedBy, p_reason: reason ?? null });
+  return z.array(fleetPauseSchema).length(1).parse(rows)[0] as FleetPause;
 }
 
-export async function getFleetPause(pool: pg.Pool): Promise<FleetPause> {
-  try {
-    const { rows } = await pool.query("select paused, changed_by, reason, changed_at from ccm.fleet_controls where id");
-    return fleetPauseSchema.parse(rows[0]);
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+export async function getFleetPause(db: DbLike): Promise<FleetPause> {
+  return z.array(fleetPauseSchema).length(1).parse(await toDb(db).call("op_fleet_pause"))[0] as FleetPause;
 }

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type pg from "pg";
-import { classifyDatabaseError } from "./errors.ts";
+import { toDb, type DbLike } from "./db.ts";
+import { isoDate } from "./iso-date.ts";
 
-// Each query sits next to the schema of the rows it returns.
+// Each ccm.op_* function sits next to the schema of what it returns (see the operator functions migration).
 
 const taskRow = z.object({
   id: z.string(),
@@ -12,27 +12,19 @@ const taskRow = z.object({
   alertname: z.string().nullable(),
   summary: z.string().nullable(),
   alert_count: z.number(),
-  created_at: z.date(),
-  updated_at: z.date(),
-  resolved_at: z.date().nullable(),
+  created_at: isoDate,
+  updated_at: isoDate,
+  resolved_at: isoDate.nullable(),
 });
 export type TaskRow = z.infer<typeof taskRow>;
 
-export const listTasksQuery = {
-  sql: `select id, status, host, source, alertname, summary, alert_count, created_at, updated_at, resolved_at
-          from ccm.tasks
-         where ($1::text is null or status = $1)
-           and ($2::text is null or lower(host) = lower($2))
-         order by created_at desc
-         limit $3`,
-  schema: taskRow,
-};
+export const listTasksQuery = { fn: "op_list_tasks", schema: z.array(taskRow) };
 
 const taskDetailRow = taskRow.extend({
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()),
   fingerprint: z.string().nullable(),
-  starts_at: z.date().nullable(),
+  starts_at: isoDate.nullable(),
 });
 
 const runRow = z.object({
@@ -46,9 +38,9 @@ const runRow = z.object({
   summary: z.string().nullable(),
   error: z.string().nullable(),
   result: z.unknown(),
-  claimed_at: z.date().nullable(),
-  started_at: z.date().nullable(),
-  finished_at: z.date().nullable(),
+  claimed_at: isoDate.nullable(),
+  started_at: isoDate.nullable(),
+  finished_at: isoDate.nullable(),
 });
 
 const stepRow = z.object({
@@ -62,47 +54,27 @@ const stepRow = z.object({
   data: z.unknown(),
   exit_code: z.number().nullable(),
   duration_ms: z.number().nullable(),
-  started_at: z.date(),
-  finished_at: z.date().nullable(),
+  started_at: isoDate,
+  finished_at: isoDate.nullable(),
 });
 
+/** ccm.op_task_detail: the task by id or unique prefix, its runs (oldest first) and their steps. */
 export const taskDetailQueries = {
-  task: {
-    sql: `select id, status, host, source, alertname, summary, alert_count, created_at, updated_at, resolved_at,
-                 labels, annotations, fingerprint, starts_at
-            from ccm.tasks where id::text like $1 || '%' order by created_at desc limit 2`,
-    schema: taskDetailRow,
-  },
-  runs: {
-    sql: `select r.id, r.task_id, r.status, a.host as agent_host, r.attempt, r.playbook, r.dry_run, r.summary, r.error,
-                 r.result, r.claimed_at, r.started_at, r.finished_at
-            from ccm.runs r join ccm.agents a on a.id = r.agent_id
-           where r.task_id = $1 order by r.created_at`,
-    schema: runRow,
-  },
-  steps: {
-    sql: `select s.run_id, s.seq, s.phase, s.action, s.args, s.status, s.detail, s.data, s.exit_code, s.duration_ms,
-                 s.started_at, s.finished_at
-            from ccm.run_steps s join ccm.runs r on r.id = s.run_id
-           where r.task_id = $1 order by s.run_id, s.seq`,
-    schema: stepRow,
-  },
+  fn: "op_task_detail",
+  schema: z.object({
+    // 2 stands for "two or more": the prefix is ambiguous.
+    matches: z.number(),
+    task: taskDetailRow.extend({ runs: z.array(runRow.extend({ steps: z.array(stepRow) })) }).nullable(),
+  }),
 };
 
 export type TaskDetail = z.infer<typeof taskDetailRow> & {
   runs: Array<z.infer<typeof runRow> & { steps: Array<z.infer<typeof stepRow>> }>;
 };
 
-export async function listTasks(
-  pool: pg.Pool,
-  filter: { status?: string; host?: string; limit?: number } = {},
-): Promise<TaskRow[]> {
-  try {
-    const { rows } = await pool.query(listTasksQuery.sql, [filter.status ?? null, filter.host ?? null, filter.limit ?? 50]);
-    return rows.map((r) => listTasksQuery.schema.parse(r));
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+export async function listTasks(db: DbLike, filter: { status?: string; host?: string; limit?: number } = {}): Promise<TaskRow[]> {
+  const rows = await toDb(db).call(listTasksQuery.fn, { p_status: filter.status ?? null, p_host: filter.host ?? null, p_limit: filter.limit ?? 50 });
+  return listTasksQuery.schema.parse(rows);
 }
 
 export class TaskNotFoundError extends Error {
@@ -116,26 +88,10 @@ export class TaskNotFoundError extends Error {
 }
 
 /** A task with its runs and their steps. `id` may be a unique prefix of the task id. */
-export async function getTask(pool: pg.Pool, id: string): Promise<TaskDetail> {
+export async function getTask(db: DbLike, id: string): Promise<TaskDetail> {
   if (!/^[0-9a-f-]{4,36}$/i.test(id)) throw new TaskNotFoundError(id);
-  try {
-    const found = await pool.query(taskDetailQueries.task.sql, [id.toLowerCase()]);
-    if (found.rows.length === 0) throw new TaskNotFoundError(id);
-    if (found.rows.length > 1) throw new TaskNotFoundError(id, true);
-    const task = taskDetailQueries.task.schema.parse(found.rows[0]);
-    const [runs, steps] = await Promise.all([
-      pool.query(taskDetailQueries.runs.sql, [task.id]),
-      pool.query(taskDetailQueries.steps.sql, [task.id]),
-    ]);
-    const parsedSteps = steps.rows.map((s) => taskDetailQueries.steps.schema.parse(s));
-    return {
-      ...task,
-      runs: runs.rows.map((r) => {
-        const run = taskDetailQueries.runs.schema.parse(r);
-        return { ...run, steps: parsedSteps.filter((s) => s.run_id === run.id) };
-      }),
-    };
-  } catch (err) {
-    throw classifyDatabaseError(err);
-  }
+  const found = taskDetailQueries.schema.parse(await toDb(db).call(taskDetailQueries.fn, { p_id: id.toLowerCase() }));
+  if (found.matches > 1) throw new TaskNotFoundError(id, true);
+  if (!found.task) throw new TaskNotFoundError(id);
+  return found.task;
 }

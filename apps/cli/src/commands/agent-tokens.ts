@@ -1,29 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { agentToken, tokenHash } from "@ccm/security";
-import { createCcmSupabaseClient, createPool, pgAgentTokenAdmin, supabaseAgentTokenAdmin, type AgentTokenAdmin } from "@ccm/store";
+import { dbAgentTokenAdmin, refusalMessage, type AgentTokenAdmin } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
-
-/** SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY: through PostgREST; else DATABASE_URL (or the embedded Postgres). */
-async function openAdmin(env: Record<string, string | undefined>): Promise<{ admin: AgentTokenAdmin; close(): Promise<void> }> {
-  if (env.SUPABASE_URL) {
-    const key = env.SUPABASE_SERVICE_ROLE_KEY;
-    if (!key) throw new UsageError("SUPABASE_SERVICE_ROLE_KEY is required with SUPABASE_URL for operator commands");
-    const client = createCcmSupabaseClient({ url: env.SUPABASE_URL, key });
-    return { admin: supabaseAgentTokenAdmin(client), close: async () => undefined };
-  }
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 1, applicationName: "ccm-cli" });
-  return {
-    admin: pgAgentTokenAdmin(pool),
-    async close() {
-      await pool.end();
-      await db.stop();
-    },
-  };
-}
 
 function parseLabels(values: string[] | undefined): Record<string, string> | undefined {
   if (!values || values.length === 0) return undefined;
@@ -48,20 +29,20 @@ export async function agentTokenCommand(sub: "enroll" | "rotate" | "revoke", arg
   });
   const host = positionals[0];
   if (!host || !HOST.test(host)) throw new UsageError(`ccm agent ${sub} <host>: a host name is required`);
-  const { admin, close } = await openAdmin(env);
+  const db = await resolveDb(env);
   try {
-    await run(sub, host, values, admin);
+    await run(sub, host, values, dbAgentTokenAdmin(db));
   } catch (err) {
     // The database's refusal (already enrolled, unknown host, not an operator) is the whole message.
     const code = (err as { code?: unknown }).code;
     if (typeof code === "string" && ["23505", "P0002", "42501", "22023"].includes(code)) {
-      console.error(`ccm: ${(err as Error).message}`);
+      console.error(`ccm: ${refusalMessage(err)}`);
       process.exitCode = 1;
       return;
     }
     throw err;
   } finally {
-    await close();
+    await db.close();
   }
 }
 

@@ -13,7 +13,7 @@ let ids: number[];
 beforeAll(async () => {
   db = await createTestDatabase();
   await new PgAgentStore(db.pool).enroll({ host: "web-1", aliases: [], labels: {}, version: "t", playbooks: [], facts: {} });
-  const app = createHubApp({ pool: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 } });
+  const app = createHubApp({ db: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 } });
   const post = async (path: string, body: unknown) => {
     const res = await app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     expect(res.status).toBe(200);

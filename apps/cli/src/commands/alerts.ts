@@ -1,6 +1,6 @@
-import { AlertNotFoundError, createPool, getAlert, listAlerts, type AlertDetail, type AlertRow } from "@ccm/store";
+import { AlertNotFoundError, getAlert, listAlerts, type AlertDetail, type AlertRow } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 
 /** `ccm alerts list|show`: what arrived from each source, and what it became. */
 export async function alertsCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -18,14 +18,13 @@ export async function alertsCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a positive integer");
   if (values.status && values.status !== "firing" && values.status !== "resolved") throw new UsageError("--status must be firing or resolved");
 
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  const db = await resolveDb(env);
   try {
     if (sub === "list") {
-      const alerts = await listAlerts(pool, { source: values.source, host: values.host, status: values.status, limit });
+      const alerts = await listAlerts(db, { source: values.source, host: values.host, status: values.status, limit });
       console.log(values.json ? JSON.stringify(alerts, null, 2) : formatAlertList(alerts));
     } else {
-      const alert = await getAlert(pool, positionals[0] as string);
+      const alert = await getAlert(db, positionals[0] as string);
       console.log(values.json ? JSON.stringify(alert, null, 2) : formatAlert(alert));
     }
   } catch (err) {
@@ -33,8 +32,7 @@ export async function alertsCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
     console.error(`ccm: ${err.message}`);
     process.exitCode = 1;
   } finally {
-    await pool.end();
-    await db.stop();
+    await db.close();
   }
 }
 

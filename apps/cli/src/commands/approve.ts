@@ -1,7 +1,7 @@
 import os from "node:os";
-import { createPool, decideApproval, resolveRunId } from "@ccm/store";
+import { decideApproval, resolveRunId } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 
 /** Who the CLI records as the decider when --by is not given. */
 export function defaultOperator(): string {
@@ -20,12 +20,11 @@ export async function decideCommand(decision: "approved" | "rejected", argv: str
   if (!id) throw new UsageError(`ccm ${verb} <run id or unique prefix> [--reason TEXT] [--by NAME]`);
   const by = values.by ?? defaultOperator();
 
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  const db = await resolveDb(env);
   try {
-    const runId = await resolveRunId(pool, id);
+    const runId = await resolveRunId(db, id);
     if (!runId) throw new UsageError(`no single run matches ${JSON.stringify(id)} (give the run id from ccm tasks show)`);
-    const r = await decideApproval(pool, runId, decision, by, values.reason);
+    const r = await decideApproval(db, runId, decision, by, values.reason);
     if (values.json) console.log(JSON.stringify({ run_id: runId, ...r }, null, 2));
     if (r.outcome === "decided") {
       if (!values.json) {
@@ -48,7 +47,6 @@ export async function decideCommand(decision: "approved" | "rejected", argv: str
     }
     process.exitCode = 1;
   } finally {
-    await pool.end();
-    await db.stop();
+    await db.close();
   }
 }

@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { keyIdOf, signCommand } from "@ccm/security";
-import { BroadcastRejectedError, createCommandBroadcast, type Pool } from "@ccm/store";
+import { BroadcastRejectedError, createCommandBroadcast, type Db } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
 import { defaultOperator } from "./approve.ts";
 import { ROLLOUT_OPTIONS } from "./broadcast-options.ts";
@@ -31,10 +31,11 @@ const int = (name: string, v: string | undefined): number | undefined => {
 
 /**
  * `ccm broadcast command … --key FILE -- argv…`: a broadcast of a signed ad-hoc command. The argv is
- * never joined into a shell line; each host's task is signed (task id, argv, host, expiry) with the
- * operator's private key inside the creating transaction, so no run is claimable unsigned.
+ * never joined into a shell line; each host's task id is chosen here and signed (task id, argv, host,
+ * expiry) with the operator's private key, and the database creates the broadcast with exactly
+ * those signed tasks in one call (see createCommandBroadcast), so no run is claimable unsigned.
  */
-export async function commandBroadcast(pool: Pool, argv: string[]): Promise<void> {
+export async function commandBroadcast(db: Db, argv: string[]): Promise<void> {
   const dash = argv.indexOf("--");
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
   if (command.length === 0) throw new UsageError(`the command goes after --\n${COMMAND_USAGE}`);
@@ -62,7 +63,7 @@ export async function commandBroadcast(pool: Pool, argv: string[]): Promise<void
   const expiresAt = new Date(Date.now() + parseExpiry(values.expires) * 1000);
   const selector = parseSelector({ select: values.select, hosts: values.hosts, excludeHosts: values["exclude-hosts"], all: values.all });
   const row = await createCommandBroadcast(
-    pool,
+    db,
     {
       selector,
       canary: int("canary", values.canary),

@@ -5,13 +5,12 @@ import {
   BroadcastStateError,
   controlBroadcast,
   createBroadcast,
-  createPool,
   getBroadcast,
   listBroadcasts,
-  type Pool,
+  type Db,
 } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 import { defaultOperator } from "./approve.ts";
 import { COMMAND_USAGE, commandBroadcast } from "./broadcast-command.ts";
 import { ROLLOUT_OPTIONS } from "./broadcast-options.ts";
@@ -33,18 +32,17 @@ const int = (name: string, v: string | undefined): number | undefined => {
   return n;
 };
 
-/** `ccm broadcast …`: create a fleet broadcast (an INSERT into ccm.broadcasts), watch it, steer it. */
+/** `ccm broadcast …`: create a fleet broadcast (ccm.op_create_broadcast), watch it, steer it. */
 export async function broadcastCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [sub, ...rest] = argv;
   if (!sub || sub === "--help" || sub === "-h") throw new UsageError(USAGE);
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  const db = await resolveDb(env);
   try {
-    if (sub === "list") return await list(pool, rest);
-    if (sub === "show") return await show(pool, rest);
-    if (sub === "command") return await commandBroadcast(pool, rest);
-    if (sub === "pause" || sub === "resume" || sub === "cancel") return await control(pool, sub, rest);
-    return await create(pool, sub, rest);
+    if (sub === "list") return await list(db, rest);
+    if (sub === "show") return await show(db, rest);
+    if (sub === "command") return await commandBroadcast(db, rest);
+    if (sub === "pause" || sub === "resume" || sub === "cancel") return await control(db, sub, rest);
+    return await create(db, sub, rest);
   } catch (err) {
     if (err instanceof BroadcastRejectedError || err instanceof BroadcastNotFoundError || err instanceof BroadcastStateError) {
       console.error(`ccm: ${err.message}`);
@@ -53,12 +51,11 @@ export async function broadcastCommand(argv: string[], env: NodeJS.ProcessEnv): 
     }
     throw err;
   } finally {
-    await pool.end();
-    await db.stop();
+    await db.close();
   }
 }
 
-async function create(pool: Pool, playbook: string, argv: string[]): Promise<void> {
+async function create(db: Db, playbook: string, argv: string[]): Promise<void> {
   const { values } = parse(argv, {
     select: { type: "string" },
     hosts: { type: "string" },
@@ -74,7 +71,7 @@ async function create(pool: Pool, playbook: string, argv: string[]): Promise<voi
     const v = validateBroadcastParams(builtin, params);
     if (!v.ok) throw new BroadcastRejectedError(v.reason);
   }
-  const row = await createBroadcast(pool, {
+  const row = await createBroadcast(db, {
     playbook,
     params,
     selector,
@@ -95,19 +92,19 @@ async function create(pool: Pool, playbook: string, argv: string[]): Promise<voi
   else console.log(row.id);
 }
 
-async function list(pool: Pool, argv: string[]): Promise<void> {
+async function list(db: Db, argv: string[]): Promise<void> {
   const { values } = parse(argv, { json: { type: "boolean", default: false }, limit: { type: "string", default: "20" } });
-  const rows = await listBroadcasts(pool, int("limit", values.limit) ?? 20);
+  const rows = await listBroadcasts(db, int("limit", values.limit) ?? 20);
   console.log(values.json ? JSON.stringify(rows, null, 2) : formatBroadcastList(rows));
 }
 
-async function show(pool: Pool, argv: string[]): Promise<void> {
+async function show(db: Db, argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { json: { type: "boolean", default: false }, watch: { type: "boolean", default: false } });
   const id = positionals[0];
   if (!id) throw new UsageError("ccm broadcast show <id>: the broadcast id (or a unique prefix) is required");
   const tty = process.stdout.isTTY === true;
   for (;;) {
-    const b = await getBroadcast(pool, id);
+    const b = await getBroadcast(db, id);
     if (values.json) console.log(JSON.stringify(b, null, 2));
     else {
       if (values.watch && tty) process.stdout.write("\x1b[2J\x1b[H");
@@ -118,10 +115,10 @@ async function show(pool: Pool, argv: string[]): Promise<void> {
   }
 }
 
-async function control(pool: Pool, action: "pause" | "resume" | "cancel", argv: string[]): Promise<void> {
+async function control(db: Db, action: "pause" | "resume" | "cancel", argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, { by: { type: "string" }, reason: { type: "string" } });
   const id = positionals[0];
   if (!id) throw new UsageError(`ccm broadcast ${action} <id> [--reason R] [--by NAME]`);
-  const status = await controlBroadcast(pool, id, action, values.by ?? defaultOperator(), values.reason);
+  const status = await controlBroadcast(db, id, action, values.by ?? defaultOperator(), values.reason);
   console.log(`broadcast ${id}: ${status}`);
 }

@@ -1,8 +1,7 @@
-import { createPool } from "@ccm/store";
 import { parseConfigOrThrow } from "@ccm/schemas";
 import { buildDigest, digestLines, enqueueAdhocDigest, notifyEnvSchema } from "@ccm/notify";
 import { parse, UsageError } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 
 const UNITS: Record<string, number> = { m: 60, h: 3600, d: 86_400 };
 
@@ -27,19 +26,18 @@ export async function digestCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
     present,
     "the environment",
   );
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  // SUPABASE_URL + the service-role key: PostgREST rpc; else DATABASE_URL or the embedded Postgres.
+  const db = await resolveDb(env);
   try {
     const end = new Date();
-    const digest = await buildDigest(pool, new Date(end.getTime() - sinceMs), end, config.CCM_AGENT_OFFLINE_AFTER_S);
+    const digest = await buildDigest(db, new Date(end.getTime() - sinceMs), end, config.CCM_AGENT_OFFLINE_AFTER_S);
     console.log(values.json ? JSON.stringify(digest, null, 2) : digestLines(digest, config.CCM_DIGEST_TZ).join("\n"));
     if (!values["dry-run"]) {
       const channel = config.CCM_SLACK_DIGEST_CHANNEL ?? config.CCM_SLACK_DEFAULT_CHANNEL;
-      const id = await enqueueAdhocDigest(pool, digest, channel, config.CCM_DIGEST_TZ);
+      const id = await enqueueAdhocDigest(db, digest, channel, config.CCM_DIGEST_TZ);
       console.error(`queued for Slack ${channel} (notification ${id ?? "already queued"}); the hub delivers it`);
     }
   } finally {
-    await pool.end();
-    await db.stop();
+    await db.close();
   }
 }

@@ -1,6 +1,6 @@
-import { createPool, getFleetPause, setFleetPause } from "@ccm/store";
+import { getFleetPause, setFleetPause } from "@ccm/store";
 import { parse } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 import { defaultOperator } from "./approve.ts";
 
 /**
@@ -14,10 +14,9 @@ export async function pauseCommand(paused: boolean, argv: string[], env: NodeJS.
     status: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   });
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  const db = await resolveDb(env);
   try {
-    const state = values.status ? await getFleetPause(pool) : await setFleetPause(pool, paused, values.by ?? defaultOperator(), values.reason);
+    const state = values.status ? await getFleetPause(db) : await setFleetPause(db, paused, values.by ?? defaultOperator(), values.reason);
     if (values.json) console.log(JSON.stringify(state, null, 2));
     else
       console.log(
@@ -26,7 +25,6 @@ export async function pauseCommand(paused: boolean, argv: string[], env: NodeJS.
           : `fleet active (last change by ${state.changed_by ?? "-"} at ${state.changed_at.toISOString()})`,
       );
   } finally {
-    await pool.end();
-    await db.stop();
+    await db.close();
   }
 }

@@ -1,6 +1,6 @@
-import { createPool, getTask, listTasks, type TaskDetail, type TaskRow } from "@ccm/store";
+import { getTask, listTasks, type TaskDetail, type TaskRow } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
-import { resolveDatabase } from "../database.ts";
+import { resolveDb } from "../database.ts";
 
 export async function tasksCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [sub, ...rest] = argv;
@@ -15,19 +15,17 @@ export async function tasksCommand(argv: string[], env: NodeJS.ProcessEnv): Prom
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a positive integer");
 
-  const db = await resolveDatabase(env);
-  const pool = createPool(db.url, { max: 2, applicationName: "ccm-cli" });
+  const db = await resolveDb(env);
   try {
     if (sub === "list") {
-      const tasks = await listTasks(pool, { status: values.status, host: values.host, limit });
+      const tasks = await listTasks(db, { status: values.status, host: values.host, limit });
       console.log(values.json ? JSON.stringify(tasks, null, 2) : formatTaskList(tasks));
     } else {
-      const task = await getTask(pool, positionals[0] as string);
+      const task = await getTask(db, positionals[0] as string);
       console.log(values.json ? JSON.stringify(task, null, 2) : formatTask(task));
     }
   } finally {
-    await pool.end();
-    await db.stop();
+    await db.close();
   }
 }
 

@@ -11,13 +11,13 @@ import {
   createBroadcast,
   getBroadcast,
   listBroadcasts,
-  type Pool,
+  type DbLike,
 } from "@ccm/store";
 import { RequestRejected } from "../http-errors.ts";
 import { checkBearer, readJsonBody, requireJson } from "../webhooks/guard.ts";
 
 export interface BroadcastsRouteDeps {
-  pool: Pool;
+  db: DbLike;
   log: Logger;
   /** Operator bearer token (CCM_API_TOKEN); undefined = open (local use only). */
   token: string | undefined;
@@ -60,7 +60,7 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
     const parsed = broadcastSpecSchema.safeParse(withBy);
     if (!parsed.success) throw new RequestRejected(400, "invalid broadcast", issues(parsed.error));
     checkBuiltinParams(parsed.data.playbook, parsed.data.params);
-    const row = await createBroadcast(deps.pool, parsed.data).catch(mapError);
+    const row = await createBroadcast(deps.db, parsed.data).catch(mapError);
     deps.log.info({ broadcastId: row.id, playbook: row.playbook, targeted: row.targeted, by: row.created_by }, "broadcast created");
     return c.json(row, 201);
   });
@@ -68,12 +68,12 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
   app.get("/", async (c) => {
     checkBearer(c, deps.token);
     const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 20) || 20, 1), 200);
-    return c.json({ broadcasts: await listBroadcasts(deps.pool, limit) });
+    return c.json({ broadcasts: await listBroadcasts(deps.db, limit) });
   });
 
   app.get("/:id", async (c) => {
     checkBearer(c, deps.token);
-    return c.json(await getBroadcast(deps.pool, c.req.param("id")).catch(mapError));
+    return c.json(await getBroadcast(deps.db, c.req.param("id")).catch(mapError));
   });
 
   for (const action of ["pause", "resume", "cancel"] as const) {
@@ -83,7 +83,7 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
       const parsed = actionBody.safeParse(await readJsonBody(c, 16 * 1024));
       if (!parsed.success) throw new RequestRejected(400, 'invalid body: expected {"by": "<who>", "reason"?: "..."}', issues(parsed.error));
       const id = c.req.param("id");
-      const status = await controlBroadcast(deps.pool, id, action, parsed.data.by, parsed.data.reason).catch(mapError);
+      const status = await controlBroadcast(deps.db, id, action, parsed.data.by, parsed.data.reason).catch(mapError);
       deps.log.info({ broadcastId: id, action, by: parsed.data.by, status }, "broadcast control");
       return c.json({ id, status });
     });

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Logger } from "@ccm/logger";
-import { decideApproval, InvalidRunIdError, type Pool } from "@ccm/store";
+import { decideApproval, InvalidRunIdError, type DbLike } from "@ccm/store";
 import { RequestRejected } from "../http-errors.ts";
 import { checkBearer, readJsonBody, requireJson } from "../webhooks/guard.ts";
 
 export interface RunsRouteDeps {
-  pool: Pool;
+  db: DbLike;
   log: Logger;
   /** Operator bearer token (CCM_API_TOKEN); undefined = open (local use only). */
   token: string | undefined;
@@ -37,7 +37,7 @@ export function runsRoute(deps: RunsRouteDeps): Hono {
       const runId = c.req.param("id");
       let r;
       try {
-        r = await decideApproval(deps.pool, runId, decision, parsed.data.by, parsed.data.reason);
+        r = await decideApproval(deps.db, runId, decision, parsed.data.by, parsed.data.reason);
       } catch (err) {
         if (err instanceof InvalidRunIdError) throw new RequestRejected(400, err.message);
         throw err;

@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Logger } from "@ccm/logger";
-import { classifyDatabaseError, type Pool } from "@ccm/store";
+import { toDb, type DbLike } from "@ccm/store";
 import { APPROVE_ACTION, decideApproval, REJECT_ACTION, SlackSignatureError, verifySlackSignature } from "@ccm/notify";
 import { RequestRejected } from "../http-errors.ts";
 import { readBody } from "../webhooks/guard.ts";
 
 export interface SlackRouteDeps {
-  pool: Pool;
+  db: DbLike;
   log: Logger;
   /** Unset: the endpoint answers 404 (Slack interactivity not configured). */
   signingSecret: string | undefined;
@@ -41,13 +41,7 @@ export function slackRoute(deps: SlackRouteDeps): Hono {
       }
       throw err;
     }
-    let fresh: boolean;
-    try {
-      const { rows } = await deps.pool.query("select ccm.remember_slack_signature($1) as fresh", [signature]);
-      fresh = rows[0]?.fresh === true;
-    } catch (err) {
-      throw classifyDatabaseError(err);
-    }
+    const fresh = (await toDb(deps.db).call<boolean>("remember_slack_signature", { p_signature: signature })) === true;
     if (!fresh) throw new RequestRejected(401, "replayed request: this signature was already used");
 
     let payload: unknown;
@@ -69,7 +63,7 @@ export function slackRoute(deps: SlackRouteDeps): Hono {
     }
     const decision = action.action_id === APPROVE_ACTION ? "approved" : "rejected";
     const decidedBy = `slack:${user.username ?? user.name ?? user.id} (${user.id})`;
-    const result = await decideApproval(deps.pool, runId, decision, decidedBy, null);
+    const result = await decideApproval(deps.db, runId, decision, decidedBy, null);
     deps.log.info({ runId, decision, decidedBy, outcome: result.outcome }, "Slack approval decision");
     switch (result.outcome) {
       case "decided":

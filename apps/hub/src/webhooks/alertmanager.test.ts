@@ -12,7 +12,7 @@ let app: ReturnType<typeof createHubApp>;
 beforeAll(async () => {
   db = await createTestDatabase();
   app = createHubApp({
-    pool: db.pool,
+    db: db.pool,
     log: silentLogger(),
     config: { CCM_WEBHOOK_TOKEN: TOKEN, CCM_WEBHOOK_MAX_BYTES: 64 * 1024 },
   });
@@ -100,7 +100,7 @@ describe("POST /v1/webhooks/alertmanager", () => {
 describe("database unreachable", () => {
   it("webhook 503 with Retry-After, readyz 503, healthz still 200", async () => {
     const dead = createPool("postgres://postgres@127.0.0.1:1/none", { connectionTimeoutMillis: 1000 });
-    const deadApp = createHubApp({ pool: dead, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 65536 } });
+    const deadApp = createHubApp({ db: dead, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 65536 } });
     const res = await deadApp.request("/v1/webhooks/alertmanager", {
       method: "POST",
       headers: { "content-type": "application/json" },

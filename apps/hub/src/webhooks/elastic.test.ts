@@ -11,7 +11,7 @@ let app: ReturnType<typeof createHubApp>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = createHubApp({ pool: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: TOKEN, CCM_WEBHOOK_MAX_BYTES: 1 << 20 } });
+  app = createHubApp({ db: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: TOKEN, CCM_WEBHOOK_MAX_BYTES: 1 << 20 } });
   const store = new PgAgentStore(db.pool);
   for (const host of ["web-1", "web-2", "db-1"]) await store.enroll({ host, aliases: [], labels: {}, version: "t", playbooks: [], facts: {} });
 });

@@ -18,7 +18,7 @@ const ROUTES = ["alertmanager", "grafana", "elastic", "generic/zabbix", "generic
 beforeAll(async () => {
   db = await createTestDatabase();
   app = createHubApp({
-    pool: db.pool,
+    db: db.pool,
     log: silentLogger(),
     config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 512 * 1024 },
     sources: loadSourcesFile(fixturePath("generic/sources.yaml")),

@@ -17,7 +17,7 @@ let app: ReturnType<typeof createHubApp>;
 beforeAll(async () => {
   db = await createTestDatabase();
   app = createHubApp({
-    pool: db.pool,
+    db: db.pool,
     log: silentLogger(),
     config: { CCM_WEBHOOK_TOKEN: TOKEN, CCM_WEBHOOK_MAX_BYTES: 1 << 20 },
     sources: loadSourcesFile(fixturePath("generic/sources.yaml")),

@@ -15,10 +15,10 @@ let signedTs: ReturnType<typeof createHubApp>;
 beforeAll(async () => {
   db = await createTestDatabase();
   const base = { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 };
-  open = createHubApp({ pool: db.pool, log: silentLogger(), config: base });
-  signed = createHubApp({ pool: db.pool, log: silentLogger(), config: { ...base, CCM_GRAFANA_HMAC_SECRET: SECRET } });
+  open = createHubApp({ db: db.pool, log: silentLogger(), config: base });
+  signed = createHubApp({ db: db.pool, log: silentLogger(), config: { ...base, CCM_GRAFANA_HMAC_SECRET: SECRET } });
   signedTs = createHubApp({
-    pool: db.pool,
+    db: db.pool,
     log: silentLogger(),
     config: { ...base, CCM_GRAFANA_HMAC_SECRET: SECRET, CCM_GRAFANA_TIMESTAMP_HEADER: "X-Grafana-Alerting-Timestamp", CCM_GRAFANA_MAX_SKEW_S: 300 },
   });

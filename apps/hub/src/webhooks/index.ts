@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Logger } from "@ccm/logger";
 import type { SourcesFile } from "@ccm/schemas";
-import type { Pool } from "@ccm/store";
+import type { DbLike } from "@ccm/store";
 import type { HubConfig } from "../config.ts";
 import { RequestRejected } from "../http-errors.ts";
 import { alertmanagerRoute } from "./alertmanager.ts";
@@ -25,7 +25,7 @@ export type WebhookConfig = Pick<HubConfig, "CCM_WEBHOOK_TOKEN" | "CCM_WEBHOOK_M
   >;
 
 export interface WebhookRoutesDeps {
-  pool: Pool;
+  db: DbLike;
   log: Logger;
   config: WebhookConfig;
   sources?: SourcesFile;
@@ -38,7 +38,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps): Hono {
   const { config } = deps;
   const ingestor =
     deps.ingestor ??
-    new Ingestor(deps.pool, {
+    new Ingestor(deps.db, {
       maxInFlight: config.CCM_INGEST_MAX_IN_FLIGHT ?? 16,
       statementTimeoutMs: config.CCM_INGEST_STATEMENT_TIMEOUT_MS ?? 5_000,
     });

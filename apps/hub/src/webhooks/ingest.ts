@@ -1,5 +1,5 @@
 import type { NormalizedAlert } from "@ccm/schemas";
-import { classifyDatabaseError, isConnectionError, type IngestResult, type Pool, type PoolClient } from "@ccm/store";
+import { classifyDatabaseError, isConnectionError, toDb, type Db, type DbLike, type IngestResult, type Pool, type PoolClient } from "@ccm/store";
 import { z } from "zod";
 import { RequestRejected, ServiceOverloaded } from "../http-errors.ts";
 
@@ -20,13 +20,19 @@ const resultRow = z.object({
 /**
  * Every source's way into ccm.ingest_alerts: one transaction per request with a statement
  * timeout, a bound on concurrent ingests, and database errors mapped to HTTP answers.
+ * Over a direct connection the whole transaction is one round trip; over Supabase it is one
+ * PostgREST rpc (its own transaction, bounded by the role's statement_timeout and the client's
+ * request timeout).
  */
 export class Ingestor {
   private inFlight = 0;
+  private readonly db: Db;
   constructor(
-    private readonly pool: Pool,
+    db: DbLike,
     private readonly options: IngestorOptions,
-  ) {}
+  ) {
+    this.db = toDb(db);
+  }
 
   get running(): number {
     return this.inFlight;
@@ -38,7 +44,12 @@ export class Ingestor {
     }
     this.inFlight++;
     try {
-      return await this.inTransaction(async (client) => {
+      const pool = this.db.pool;
+      if (!pool) {
+        const rows = await this.db.call<unknown[]>("ingest_alerts", { p_source: source, p_group_key: groupKey, p_alerts: alerts });
+        return rows.map((r) => resultRow.parse(r));
+      }
+      return await this.inTransaction(pool, async (client) => {
         // One round trip for the whole transaction (simple protocol, several statements): the
         // webhook's latency is dominated by round trips, not by the function. Values are escaped
         // by pg's escapeLiteral; the timeout is an integer we own.
@@ -58,8 +69,8 @@ export class Ingestor {
     }
   }
 
-  private async inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
     // A checked-out client whose connection dies emits 'error'; unheard, that would kill the hub.
     // The failure already reaches us as the query's rejection.
     if (!guarded.has(client)) {

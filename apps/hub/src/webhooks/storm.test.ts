@@ -16,7 +16,7 @@ const HOSTS = Array.from({ length: 50 }, (_, i) => `node-${String(i + 1).padStar
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = createHubApp({ pool: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 4 << 20 } });
+  app = createHubApp({ db: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 4 << 20 } });
   const store = new PgAgentStore(db.pool);
   for (const host of [...HOSTS, "web-1"]) await store.enroll({ host, aliases: [], labels: {}, version: "t", playbooks: [], facts: {} });
 });
@@ -223,7 +223,7 @@ describe("overload answers 503 with Retry-After instead of hanging", () => {
   function appWith(ingestor: Ingestor) {
     const a = new Hono();
     a.onError(errorHandler(silentLogger()));
-    a.route("/v1/webhooks", webhookRoutes({ pool: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 }, ingestor }));
+    a.route("/v1/webhooks", webhookRoutes({ db: db.pool, log: silentLogger(), config: { CCM_WEBHOOK_TOKEN: undefined, CCM_WEBHOOK_MAX_BYTES: 1 << 20 }, ingestor }));
     return a;
   }
   const slow = JSON.stringify(alertmanagerPayload([{ labels: { alertname: "Slow", host: "web-1" }, fingerprint: "slow" }]));

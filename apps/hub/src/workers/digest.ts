@@ -1,5 +1,5 @@
 import type { Logger } from "@ccm/logger";
-import type { Pool } from "@ccm/store";
+import type { DbLike } from "@ccm/store";
 import { runScheduledDigest, type NotifyConfig } from "@ccm/notify";
 import { startPeriodic, type PeriodicWorker } from "./periodic.ts";
 
@@ -9,7 +9,7 @@ export type DigestWorkerConfig = Pick<
 >;
 
 /** Checks every intervalMs whether today's morning digest is due; digest_runs makes it once per day fleet-wide. */
-export function startDigestWorker(pool: Pool, log: Logger, config: DigestWorkerConfig, intervalMs = 30_000): PeriodicWorker {
+export function startDigestWorker(db: DbLike, log: Logger, config: DigestWorkerConfig, intervalMs = 30_000): PeriodicWorker {
   if (!config.CCM_DIGEST_ENABLED) return { stop: async () => undefined };
   const schedule = {
     time: config.CCM_DIGEST_TIME,
@@ -23,7 +23,7 @@ export function startDigestWorker(pool: Pool, log: Logger, config: DigestWorkerC
     "digest check failed; will retry",
     intervalMs,
     async () => {
-      const r = await runScheduledDigest(pool, schedule);
+      const r = await runScheduledDigest(db, schedule);
       if (r.outcome === "enqueued") log.info({ day: r.day }, "morning digest enqueued");
     },
     { firstAfterMs: 1_000 },

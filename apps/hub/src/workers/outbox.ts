@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "@ccm/logger";
-import type { Pool } from "@ccm/store";
+import { toDb, type DbLike } from "@ccm/store";
 import { claimNotifications, deliverBatch, SlackSender, type NotifyConfig } from "@ccm/notify";
 
 export type OutboxConfig = Pick<
@@ -31,7 +31,7 @@ const BATCH = 20;
  * SKIP LOCKED and a lease, so each is sent by one worker at a time. Never throws; logs and goes on.
  */
 export function startOutboxWorker(
-  pool: Pool,
+  dbLike: DbLike,
   log: Logger,
   config: OutboxConfig,
   workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
@@ -40,7 +40,8 @@ export function startOutboxWorker(
     ? new SlackSender({ token: config.CCM_SLACK_BOT_TOKEN, apiUrl: config.CCM_SLACK_API_URL, minIntervalMs: config.CCM_SLACK_MIN_INTERVAL_MS })
     : null;
   if (!slack) log.warn("CCM_SLACK_BOT_TOKEN unset: Slack notifications are marked skipped");
-  const deps = { pool, log, config, slack, worker: workerId };
+  const db = toDb(dbLike);
+  const deps = { db, log, config, slack, worker: workerId };
   let stopped = false;
   let wake: (() => void) | undefined;
 
@@ -57,7 +58,7 @@ export function startOutboxWorker(
     while (!stopped) {
       let claimed = 0;
       try {
-        const rows = await claimNotifications(pool, workerId, {
+        const rows = await claimNotifications(db, workerId, {
           limit: BATCH,
           leaseSeconds: config.CCM_NOTIFY_LEASE_S,
           coalesceMs: config.CCM_SLACK_COALESCE_WINDOW_MS,

@@ -1,0 +1,210 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { waitFor } from "../support/db.ts";
+import { freePort, runCcm, spawnCcm, type CcmProcess } from "../support/processes.ts";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
+import { startFakeSupabase, type FakeSupabase } from "./fake-supabase.ts";
+import { createSupabaseTestDatabase, type SupabaseTestDatabase } from "./supabase-db.ts";
+
+// A real `ccm hub` process on the supabase transport (SUPABASE_URL + service-role key, no
+// DATABASE_URL) and a real `ccm agent` on its own (anon key + token): every call either makes
+// is a PostgREST rpc, answered by the local stand-in on real Postgres as service_role / anon.
+
+const ANON_KEY = "anon-key-for-tests-0123456789";
+const SERVICE_KEY = "service-key-for-tests-0123456789";
+const WEBHOOK_TOKEN = "webhook-token-for-tests-0123456789";
+const token = randomBytes(32).toString("base64url");
+const HOST = `sb-hub-${process.pid}`;
+
+let db: SupabaseTestDatabase;
+let fake: FakeSupabase;
+let proxy: TcpProxy;
+let dir: string;
+let hub: CcmProcess | undefined;
+let agent: CcmProcess | undefined;
+let port = 0;
+
+const hubUrl = () => `http://127.0.0.1:${port}`;
+const hubEnv = (supabaseUrl: string) => ({
+  DATABASE_URL: "",
+  SUPABASE_URL: supabaseUrl,
+  SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+  SUPABASE_REQUEST_TIMEOUT_MS: "2000",
+  CCM_HUB_HOST: "127.0.0.1",
+  CCM_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+  CCM_LEASE_SWEEP_INTERVAL_MS: "300",
+});
+
+function alertmanager(fingerprint: string, labels: Record<string, string>, status = "firing") {
+  return {
+    version: "4",
+    groupKey: `{}:{alertname="${labels.alertname}"}`,
+    truncatedAlerts: 0,
+    status,
+    receiver: "ccm",
+    groupLabels: { alertname: labels.alertname },
+    commonLabels: labels,
+    commonAnnotations: {},
+    externalURL: "http://alertmanager.test:9093",
+    alerts: [{ status, labels, annotations: {}, startsAt: new Date().toISOString(), endsAt: "0001-01-01T00:00:00Z", generatorURL: "", fingerprint }],
+  };
+}
+
+const post = (body: unknown) =>
+  fetch(`${hubUrl()}/v1/webhooks/alertmanager`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${WEBHOOK_TOKEN}` },
+    body: JSON.stringify(body),
+  });
+
+const withOutput = (p: CcmProcess | undefined) => (err: unknown) => {
+  throw new Error(`${String(err)}\n--- output ---\n${p?.output().slice(-4000)}`);
+};
+
+beforeAll(async () => {
+  db = await createSupabaseTestDatabase({ realtime: true });
+  await db.pool.query("select ccm.op_enroll_agent($1, $2)", [HOST, createHash("sha256").update(token).digest("hex")]);
+  fake = await startFakeSupabase({ pool: db.pool, anonKey: ANON_KEY, serviceKey: SERVICE_KEY });
+  // The hub reaches the stand-in through a proxy the test can cut (a PostgREST/network outage).
+  proxy = await startTcpProxy("127.0.0.1", Number(new URL(fake.url).port));
+  dir = await mkdtemp(path.join(os.tmpdir(), "ccm-sb-hub-"));
+});
+afterAll(async () => {
+  agent?.kill("SIGKILL");
+  hub?.kill("SIGKILL");
+  await proxy?.close();
+  await fake?.close();
+  await db?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("hub on the supabase transport", () => {
+  it("refuses to start on a schema older than its migrations, naming `supabase db push`", async () => {
+    const { rows } = await db.pool.query<{ version: string }>("select max(version) as version from supabase_migrations.schema_migrations");
+    const latest = rows[0]!.version;
+    await db.pool.query("update supabase_migrations.schema_migrations set version = '19990101000000' where version = $1", [latest]);
+    try {
+      const r = await runCcm(["hub"], { ...hubEnv(fake.url), CCM_HUB_PORT: "0" });
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain(`this release needs ${latest}`);
+      expect(r.output).toContain("supabase db push");
+    } finally {
+      await db.pool.query("update supabase_migrations.schema_migrations set version = $1 where version = '19990101000000'", [latest]);
+    }
+  });
+
+  it("refuses to start without the service-role key, naming the key", async () => {
+    const r = await runCcm(["hub"], { ...hubEnv(fake.url), SUPABASE_SERVICE_ROLE_KEY: "", CCM_HUB_PORT: "0" });
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain("SUPABASE_SERVICE_ROLE_KEY: required with SUPABASE_URL");
+  });
+
+  it("an Alertmanager webhook becomes a task a supabase-transport agent fixes; every hub call is an rpc as the service role", async () => {
+    port = await freePort();
+    hub = spawnCcm(["hub"], { ...hubEnv(`http://127.0.0.1:${proxy.port}`), CCM_HUB_PORT: String(port) });
+    await waitFor("hub ready", async () => (await fetch(`${hubUrl()}/readyz`).catch(() => null))?.ok, 30_000).catch(withOutput(hub));
+
+    const logs = path.join(dir, "log");
+    await mkdir(logs);
+    const old = new Date(Date.now() - 30 * 86_400_000);
+    await writeFile(path.join(logs, "app.log.1"), "x".repeat(4096));
+    await utimes(path.join(logs, "app.log.1"), old, old);
+    await writeFile(path.join(logs, "app.log"), "live");
+    await writeFile(
+      path.join(dir, "agent.yaml"),
+      stringify({
+        host: HOST,
+        poll_interval_ms: 1000,
+        playbooks: { "disk-full": { log_dirs: [logs], target_used_percent: 100, ignore_unreadable_processes: ["process_api"] } },
+      }),
+    );
+    agent = spawnCcm(["agent"], {
+      CCM_AGENT_CONFIG: path.join(dir, "agent.yaml"),
+      DATABASE_URL: "",
+      SUPABASE_URL: fake.url,
+      SUPABASE_ANON_KEY: ANON_KEY,
+      CCM_AGENT_TOKEN: token,
+    });
+    await waitFor("agent registered", async () => (await db.pool.query("select 1 from ccm.agents where host = $1 and version is not null", [HOST])).rowCount, 30_000).catch(
+      withOutput(agent),
+    );
+
+    const res = await post(alertmanager("sb-hub-disk", { alertname: "NodeFilesystemAlmostOutOfSpace", host: HOST, mountpoint: dir }));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { alerts: Array<{ task_id: string; outcome: string }> };
+    expect(body.alerts[0]?.outcome).toBe("created");
+    const taskId = body.alerts[0]!.task_id;
+    const run = await waitFor("run finished", async () => {
+      const { rows } = await db.pool.query("select status, summary from ccm.runs where task_id = $1", [taskId]);
+      return rows[0] && !["queued", "claimed", "running"].includes(rows[0].status) ? rows[0] : undefined;
+    }, 30_000).catch(withOutput(agent));
+    expect(run.status, `${run.summary}\n${agent.output().slice(-3000)}`).toBe("succeeded");
+    expect(existsSync(path.join(logs, "app.log.1"))).toBe(false);
+    expect(existsSync(path.join(logs, "app.log"))).toBe(true);
+
+    // /metrics reads the database through ccm.hub_metrics_snapshot over PostgREST.
+    const metrics = await (await fetch(`${hubUrl()}/metrics`)).text();
+    expect(metrics).toMatch(/^ccm_hub_database_up 1$/m);
+    expect(metrics).toMatch(/^ccm_runs\{status="succeeded"\} 1$/m);
+
+    // Every request the hub made: a POST to /rest/v1/rpc/<fn>, with the service key, never an agent_* function.
+    const hubCalls = fake.requests.filter((q) => q.headers.apikey === SERVICE_KEY);
+    expect(hubCalls.every((q) => q.method === "POST" && q.path.startsWith("/rest/v1/rpc/") && q.headers.authorization === `Bearer ${SERVICE_KEY}`)).toBe(true);
+    const fns = new Set(hubCalls.map((q) => q.path.slice("/rest/v1/rpc/".length)));
+    for (const fn of ["schema_version", "ingest_alerts", "recover_expired_leases", "advance_broadcasts", "claim_notifications", "hub_metrics_snapshot"]) {
+      expect(fns, `hub called ${[...fns].join(", ")}`).toContain(fn);
+    }
+    expect([...fns].some((f) => f.startsWith("agent_"))).toBe(false);
+    // And the agent never used the service key.
+    expect(fake.requests.filter((q) => q.headers.apikey === ANON_KEY).every((q) => q.path.startsWith("/rest/v1/rpc/agent_"))).toBe(true);
+  });
+
+  it("the lease sweeper recovers a dead agent's run over PostgREST", async () => {
+    const res = await post(alertmanager("sb-hub-lease", { alertname: "SomethingOdd", host: HOST }));
+    expect(res.status).toBe(200);
+    const taskId = ((await res.json()) as { alerts: Array<{ task_id: string }> }).alerts[0]!.task_id;
+    // A run claimed by an agent that then died: its lease ran out a minute ago.
+    await db.pool.query(
+      `update ccm.runs set status = 'claimed', claimed_at = now() - interval '2 minutes', lease_expires_at = now() - interval '1 minute',
+              agent_id = (select id from ccm.agents where host = $2)
+        where task_id = $1`,
+      [taskId, HOST],
+    );
+    agent?.kill("SIGSTOP"); // the agent must not take it back before the sweeper sees it
+    try {
+      await waitFor("run recovered by the hub's sweeper", async () => {
+        const { rows } = await db.pool.query("select status, lease_expires_at from ccm.runs where task_id = $1 order by created_at", [taskId]);
+        return rows.some((r) => r.status === "queued" || r.status === "unknown");
+      }, 15_000);
+    } finally {
+      agent?.kill("SIGCONT");
+    }
+  });
+
+  it("PostgREST unreachable: a webhook is a 503 with Retry-After and /readyz fails; after it returns the retried delivery lands", async () => {
+    await proxy.cut();
+    try {
+      const res = await post(alertmanager("sb-hub-outage", { alertname: "DuringOutage", host: HOST }));
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBeTruthy();
+      expect((await fetch(`${hubUrl()}/readyz`)).status).toBe(503);
+      const metrics = await (await fetch(`${hubUrl()}/metrics`)).text();
+      expect(metrics).toMatch(/^ccm_hub_database_up 0$/m);
+    } finally {
+      await proxy.restore();
+    }
+    const res = await post(alertmanager("sb-hub-outage", { alertname: "DuringOutage", host: HOST }));
+    expect(res.status).toBe(200);
+    const { rows } = await db.pool.query("select count(*)::int as n from ccm.alerts where fingerprint = 'sb-hub-outage'");
+    expect(rows[0].n).toBe(1);
+    hub!.kill("SIGTERM");
+    expect(await hub!.exited).toBe(0);
+    agent!.kill("SIGTERM");
+    expect(await agent!.exited).toBe(0);
+  });
+});

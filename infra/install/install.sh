@@ -203,7 +203,7 @@ install_config() {
   else
     put_file "$rel/infra/install/$role.env.example" "$ETC/$role.env" 600 root:root
     if [ "$role" = agent ]; then say "           $ETC/agent.env is the example: set DATABASE_URL and CCM_AGENT_TOKEN"
-    else say "           $ETC/hub.env is the example: set DATABASE_URL"; fi
+    else say "           $ETC/hub.env is the example: set DATABASE_URL, or SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY_FILE"; fi
   fi
 }
 

@@ -82,17 +82,12 @@ export const broadcastHostSchema = z.object({
 });
 export type BroadcastHost = z.infer<typeof broadcastHostSchema>;
 
-export interface BroadcastDetail extends BroadcastRow {
-  states: Record<string, number>;
-  current_wave: number | null;
-  hosts: BroadcastHost[];
-}
-
 const detailSchema = broadcastRowSchema.extend({
   states: z.record(z.string(), z.number()),
   current_wave: z.number().nullable(),
   hosts: z.array(broadcastHostSchema),
 });
+export type BroadcastDetail = z.infer<typeof detailSchema>;
 
 /** The ccm.op_* functions behind each call, next to the schema of what they return. */
 export const broadcastQueries = {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -185,6 +185,64 @@ describe("hub on the supabase transport", () => {
       agent?.kill("SIGCONT");
     }
   });
+
+  it("a signed ad-hoc command goes CLI → PostgREST → hub rollout → agent over Realtime/rpc, verified and run with its argv", async () => {
+    const keys = path.join(dir, "keys");
+    const gen = await runCcm(["keys", "generate", "--out-dir", keys, "--name", "operator"], {});
+    expect(gen.code, gen.output).toBe(0);
+    const cmdToken = randomBytes(32).toString("base64url");
+    const cmdHost = `${HOST}-cmd`;
+    await db.pool.query("select ccm.op_enroll_agent($1, $2)", [cmdHost, createHash("sha256").update(cmdToken).digest("hex")]);
+    const state = path.join(dir, "cmd-state");
+    await mkdir(state);
+    await writeFile(
+      path.join(state, "agent.yaml"),
+      stringify({
+        host: cmdHost,
+        poll_interval_ms: 1000,
+        state_dir: state,
+        trusted_command_keys: [await readFile(path.join(keys, "operator.pub"), "utf8")],
+      }),
+    );
+    const cmdAgent = spawnCcm(["agent"], {
+      CCM_AGENT_CONFIG: path.join(state, "agent.yaml"),
+      DATABASE_URL: "",
+      SUPABASE_URL: fake.url,
+      SUPABASE_ANON_KEY: ANON_KEY,
+      CCM_AGENT_TOKEN: cmdToken,
+    });
+    try {
+      await waitFor("command agent offers `command`", async () => (await db.pool.query("select 1 from ccm.agents where host = $1 and 'command' = any (playbooks)", [cmdHost])).rowCount, 30_000).catch(
+        withOutput(cmdAgent),
+      );
+      const argv = [process.execPath, "-e", "console.log('hi over supabase')"];
+      const created = await runCcm(["broadcast", "command", "--hosts", cmdHost, "--key", path.join(keys, "operator.key"), "--by", "alice", "--", ...argv], {
+        DATABASE_URL: "",
+        SUPABASE_URL: fake.url,
+        SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
+      });
+      expect(created.code, created.output).toBe(0);
+      const id = created.stdout.trim();
+      const done = await waitFor("broadcast finished", async () => (await db.pool.query("select status, summary from ccm.broadcasts where id = $1 and finished_at is not null", [id])).rows[0], 40_000).catch(
+        withOutput(cmdAgent),
+      );
+      expect(done, cmdAgent.output().slice(-3000)).toMatchObject({ status: "completed" });
+      const { rows } = await db.pool.query(
+        `select r.status, s.exit_code, s.output_tail from ccm.tasks t join ccm.runs r on r.task_id = t.id
+           left join ccm.run_steps s on s.run_id = r.id where t.broadcast_id = $1`,
+        [id],
+      );
+      expect(rows[0]).toMatchObject({ status: "succeeded", exit_code: 0 });
+      expect(rows[0].output_tail).toContain("hi over supabase");
+      // The release was broadcast on the agent's private Realtime topic; the agent read the signed command with its token.
+      const { rows: topic } = await db.pool.query("select wake_topic from ccm.agents where host = $1", [cmdHost]);
+      expect(fake.delivered.map((d) => d.topic)).toContain(topic[0].wake_topic);
+      expect(fake.requests.some((q) => q.path === "/rest/v1/rpc/agent_run_context" && q.headers.apikey === ANON_KEY)).toBe(true);
+    } finally {
+      cmdAgent.kill("SIGTERM");
+      await cmdAgent.exited;
+    }
+  }, 120_000);
 
   it("PostgREST unreachable: a webhook is a 503 with Retry-After and /readyz fails; after it returns the retried delivery lands", async () => {
     await proxy.cut();

@@ -22,6 +22,23 @@ export interface SupabaseClientOptions {
 }
 
 /**
+ * supabase-js prints a Node ≤ 20 deprecation banner when first loaded; on every `ccm` command that
+ * is noise on stderr (docs/install.md says which Node to run), so only that line is dropped.
+ */
+function loadSupabaseJs(): typeof import("@supabase/supabase-js") {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && args[0].includes("Node.js 20 and below are deprecated")) return;
+    warn(...args);
+  };
+  try {
+    return require("@supabase/supabase-js") as typeof import("@supabase/supabase-js");
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
  * One client per process. Node 20 has no global WebSocket, so `ws` is passed as Realtime's
  * transport; sessions are never persisted (a daemon has no browser storage and no user session).
  */
@@ -29,7 +46,7 @@ export function createCcmSupabaseClient(options: SupabaseClientOptions): CcmSupa
   const timeout = options.requestTimeoutMs ?? 10_000;
   const timedFetch: typeof fetch = (input, init) =>
     fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeout) });
-  const { createClient } = require("@supabase/supabase-js") as typeof import("@supabase/supabase-js");
+  const { createClient } = loadSupabaseJs();
   return createClient(options.url, options.key, {
     db: { schema: "ccm" },
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },

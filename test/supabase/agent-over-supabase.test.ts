@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { ingestAlerts } from "@ccm/store";
 import { waitFor } from "../support/db.ts";
 import { spawnCcm, type CcmProcess } from "../support/processes.ts";
 import { startFakeSupabase, type FakeSupabase } from "./fake-supabase.ts";
+import { diskFullAgentFixture } from "./disk-full-agent.ts";
 import { createSupabaseTestDatabase, type SupabaseTestDatabase } from "./supabase-db.ts";
 
 // A real `ccm agent` process on the supabase transport (anon key + its token, no database URL)
@@ -38,22 +38,9 @@ afterAll(async () => {
 
 describe("agent on the supabase transport", () => {
   it("claims, scores, remediates and reports a disk-full run with only the anon key and its token", async () => {
-    const logs = path.join(dir, "log");
-    await mkdir(logs);
-    const old = new Date(Date.now() - 30 * 86_400_000);
-    await writeFile(path.join(logs, "app.log.1"), "x".repeat(4096));
-    await utimes(path.join(logs, "app.log.1"), old, old);
-    await writeFile(path.join(logs, "app.log"), "live");
-    await writeFile(
-      path.join(dir, "agent.yaml"),
-      stringify({
-        host: HOST,
-        poll_interval_ms: 1000,
-        playbooks: { "disk-full": { log_dirs: [logs], target_used_percent: 100, ignore_unreadable_processes: ["process_api"] } },
-      }),
-    );
+    const { logs, config } = await diskFullAgentFixture(dir, HOST);
     agent = spawnCcm(["agent"], {
-      CCM_AGENT_CONFIG: path.join(dir, "agent.yaml"),
+      CCM_AGENT_CONFIG: config,
       DATABASE_URL: "",
       SUPABASE_URL: fake.url,
       SUPABASE_ANON_KEY: ANON_KEY,

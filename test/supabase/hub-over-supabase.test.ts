@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { waitFor } from "../support/db.ts";
 import { freePort, runCcm, spawnCcm, type CcmProcess } from "../support/processes.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 import { startFakeSupabase, type FakeSupabase } from "./fake-supabase.ts";
+import { diskFullAgentFixture } from "./disk-full-agent.ts";
 import { createSupabaseTestDatabase, type SupabaseTestDatabase } from "./supabase-db.ts";
 
 // A real `ccm hub` process on the supabase transport (SUPABASE_URL + service-role key, no
@@ -109,22 +110,9 @@ describe("hub on the supabase transport", () => {
     hub = spawnCcm(["hub"], { ...hubEnv(`http://127.0.0.1:${proxy.port}`), CCM_HUB_PORT: String(port) });
     await waitFor("hub ready", async () => (await fetch(`${hubUrl()}/readyz`).catch(() => null))?.ok, 30_000).catch(withOutput(hub));
 
-    const logs = path.join(dir, "log");
-    await mkdir(logs);
-    const old = new Date(Date.now() - 30 * 86_400_000);
-    await writeFile(path.join(logs, "app.log.1"), "x".repeat(4096));
-    await utimes(path.join(logs, "app.log.1"), old, old);
-    await writeFile(path.join(logs, "app.log"), "live");
-    await writeFile(
-      path.join(dir, "agent.yaml"),
-      stringify({
-        host: HOST,
-        poll_interval_ms: 1000,
-        playbooks: { "disk-full": { log_dirs: [logs], target_used_percent: 100, ignore_unreadable_processes: ["process_api"] } },
-      }),
-    );
+    const { logs, config } = await diskFullAgentFixture(dir, HOST);
     agent = spawnCcm(["agent"], {
-      CCM_AGENT_CONFIG: path.join(dir, "agent.yaml"),
+      CCM_AGENT_CONFIG: config,
       DATABASE_URL: "",
       SUPABASE_URL: fake.url,
       SUPABASE_ANON_KEY: ANON_KEY,

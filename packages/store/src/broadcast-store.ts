@@ -132,10 +132,15 @@ async function call(db: DbLike, fn: string, args: Record<string, unknown> = {}):
 /** Create a broadcast; the database validates it, fans it out and releases the first wave. */
 export async function createBroadcast(db: DbLike, spec: BroadcastSpec): Promise<BroadcastRow> {
   const s = broadcastSpecSchema.parse(spec);
-  const row = await call(db, broadcastQueries.create.fn, {
-    p_playbook: s.playbook,
-    p_params: s.params,
+  const row = await call(db, broadcastQueries.create.fn, { p_playbook: s.playbook, p_params: s.params, ...rolloutArgs(s) });
+  return broadcastQueries.create.schema.parse(row);
+}
+
+/** The selector and rollout options as the op_create_*broadcast functions take them. */
+export function rolloutArgs(s: z.output<typeof broadcastSpecSchema>): Record<string, unknown> {
+  return {
     p_selector: s.selector,
+    p_created_by: s.created_by,
     p_canary: s.canary,
     p_batch: s.batch,
     p_max_failures: s.max_failures,
@@ -143,9 +148,7 @@ export async function createBroadcast(db: DbLike, spec: BroadcastSpec): Promise<
     p_dry_run: s.dry_run,
     p_offline_ttl_s: s.offline_ttl_s,
     p_run_timeout_s: s.run_timeout_s,
-    p_created_by: s.created_by,
-  });
-  return broadcastQueries.create.schema.parse(row);
+  };
 }
 
 /** A full id or a unique prefix (as printed by `ccm broadcast list`). */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { broadcastRowSchema, broadcastSpecSchema, BroadcastRejectedError, mapError, type BroadcastRow, type BroadcastSpec } from "./broadcast-store.ts";
+import { broadcastRowSchema, broadcastSpecSchema, BroadcastRejectedError, mapError, rolloutArgs, type BroadcastRow, type BroadcastSpec } from "./broadcast-store.ts";
 import { toDb, type Db, type DbLike } from "./db.ts";
 import { refusalMessage } from "./refusal.ts";
 
@@ -48,19 +48,7 @@ export async function createCommandBroadcast(
   for (let attempt = 1; ; attempt++) {
     const tasks = await signedTasks(db, s.selector, sign);
     try {
-      const row = await db.call(commandBroadcastQueries.create.fn, {
-        p_selector: s.selector,
-        p_created_by: s.created_by,
-        p_command: c,
-        p_tasks: tasks,
-        p_canary: s.canary,
-        p_batch: s.batch,
-        p_max_failures: s.max_failures,
-        p_max_concurrency: s.max_concurrency,
-        p_dry_run: s.dry_run,
-        p_offline_ttl_s: s.offline_ttl_s,
-        p_run_timeout_s: s.run_timeout_s,
-      });
+      const row = await db.call(commandBroadcastQueries.create.fn, { ...rolloutArgs(s), p_command: c, p_tasks: tasks });
       return commandBroadcastQueries.create.schema.parse(row);
     } catch (err) {
       if ((err as { code?: unknown }).code !== TARGETS_CHANGED) throw mapError(err);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestAlerts } from "@ccm/store";
 import { waitFor } from "../support/db.ts";
-import { spawnCcm, type CcmProcess } from "../support/processes.ts";
+import { runCcm, spawnCcm, type CcmProcess } from "../support/processes.ts";
 import { startFakeSupabase, type FakeSupabase } from "./fake-supabase.ts";
 import { diskFullAgentFixture } from "./disk-full-agent.ts";
 import { createSupabaseTestDatabase, type SupabaseTestDatabase } from "./supabase-db.ts";
@@ -71,5 +71,25 @@ describe("agent on the supabase transport", () => {
     expect(fns).toContain("agent_begin_remediation");
     agent.kill("SIGTERM");
     expect(await agent.exited).toBe(0);
+  });
+
+  it("`ccm agent check` verifies the token over Supabase with the anon key (ccm.agent_whoami, no side effect)", async () => {
+    const { config } = await diskFullAgentFixture(await mkdtemp(path.join(dir, "check-")), HOST);
+    const check = async (agentToken: string) => {
+      const r = await runCcm(["agent", "check", "--json"], {
+        CCM_AGENT_CONFIG: config,
+        DATABASE_URL: "",
+        SUPABASE_URL: fake.url,
+        SUPABASE_ANON_KEY: ANON_KEY,
+        CCM_AGENT_TOKEN: agentToken,
+      });
+      const report = JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; detail: string }> };
+      return report.checks.find((c) => c.id === "token");
+    };
+    const before = await db.pool.query("select last_seen from ccm.agents where host = $1", [HOST]);
+    expect(await check(token)).toMatchObject({ status: "pass", detail: `accepted for host ${HOST}` });
+    expect((await db.pool.query("select last_seen from ccm.agents where host = $1", [HOST])).rows).toEqual(before.rows);
+    expect(fake.requests.some((q) => q.path === "/rest/v1/rpc/agent_whoami" && q.headers.apikey === ANON_KEY)).toBe(true);
+    expect(await check(randomBytes(32).toString("base64url"))).toMatchObject({ status: "fail", detail: expect.stringContaining("rejected") });
   });
 });

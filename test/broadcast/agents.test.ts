@@ -87,6 +87,16 @@ async function expectWavesInOrder(id: string) {
   return rows.length;
 }
 
+/** Run `fn` with every agent process stopped (SIGSTOP), then let them go on. */
+async function withAgentsStopped<T>(fn: () => Promise<T>): Promise<T> {
+  for (const a of agents.values()) a.kill("SIGSTOP");
+  try {
+    return await fn();
+  } finally {
+    for (const a of agents.values()) a.kill("SIGCONT");
+  }
+}
+
 beforeAll(async () => {
   db = await createTestDatabase();
   dir = await mkdtemp(path.join(os.tmpdir(), "ccm-broadcast-"));
@@ -149,21 +159,25 @@ describe("broadcasts on real agents", () => {
   }, 120_000);
 
   it("pause holds the next wave, resume releases it, cancel ends it; dry run changes nothing", async () => {
-    const created = await cli(["test-sleep", "--select", "role=db|web", "--exclude-hosts", "web-09", "--canary", "1", "--batch", "3"]);
-    const id = created.stdout.trim();
-    expect((await cli(["pause", id, "--by", "alice", "--reason", "checking"])).code).toBe(0);
-    // The canary (already claimed or held again) finishes or waits; either way no batch is released while paused.
-    await waitFor("canary settled", async () => {
-      const { rows } = await db.pool.query("select status from ccm.tasks where broadcast_id = $1 and broadcast_wave = 0", [id]);
-      return ["succeeded", "held"].includes(rows[0]?.status) ? rows[0].status : undefined;
-    }, 60_000);
+    // Agents are stopped (SIGSTOP) around each operator command, so a slow CLI start on a loaded
+    // machine cannot let the canary finish, and the next wave go out, before the pause lands.
+    const id = await withAgentsStopped(async () => {
+      const created = await cli(["test-sleep", "--select", "role=db|web", "--exclude-hosts", "web-09", "--canary", "1", "--batch", "3"]);
+      const createdId = created.stdout.trim();
+      expect((await cli(["pause", createdId, "--by", "alice", "--reason", "checking"])).code).toBe(0);
+      return createdId;
+    });
+    // The released, unclaimed canary is held again; no batch is released while paused.
+    const { rows: canary } = await db.pool.query("select status from ccm.tasks where broadcast_id = $1 and broadcast_wave = 0", [id]);
+    expect(canary[0]?.status).toBe("held");
+    await new Promise((r) => setTimeout(r, 2_000)); // the hub's rollout ticks every second
     await db.pool.query("select ccm.advance_broadcasts()");
-    const held = await db.pool.query("select count(*)::int as n from ccm.tasks where broadcast_id = $1 and broadcast_wave > 0 and released_at is not null", [id]);
+    const held = await db.pool.query("select count(*)::int as n from ccm.tasks where broadcast_id = $1 and released_at is not null", [id]);
     expect(held.rows[0].n).toBe(0);
 
     expect((await cli(["resume", id, "--by", "alice"])).code).toBe(0);
     await waitFor("wave 1 released", async () => (await db.pool.query("select 1 from ccm.tasks where broadcast_id = $1 and broadcast_wave = 1 and released_at is not null", [id])).rowCount, 60_000);
-    const cancelled = await cli(["cancel", id, "--by", "bob"]);
+    const cancelled = await withAgentsStopped(() => cli(["cancel", id, "--by", "bob"]));
     expect(cancelled.output).toMatch(/cancelled/);
     const b = await finished(id);
     expect(b.status).toBe("cancelled");

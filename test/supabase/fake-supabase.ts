@@ -5,7 +5,7 @@ import type pg from "pg";
 
 /**
  * A local stand-in for a Supabase project's API gateway, for tests: PostgREST RPC on
- * /rest/v1/rpc/<fn> (delegated to the real test Postgres as PostgREST does it: a transaction,
+ * /rest/v1/rpc/<fn> (delegated to the real test Postgres as PostgREST does it: a transaction — READ ONLY for STABLE/IMMUTABLE functions —,
  * `set local role`, request.jwt.claims, the function called with named arguments) and Realtime
  * on /realtime/v1/websocket (Phoenix channel protocol, serializer 2.0.0: JSON arrays
  * [join_ref, ref, topic, event, payload]). Broadcasts come from the stub realtime.send, which
@@ -61,11 +61,14 @@ interface Signature {
   returnsComposite: boolean;
   /** RETURNS TABLE with one column: PostgREST (≥ 8.0.1) still answers objects, [{col: value}]. */
   singleOut: string | null;
+  /** STABLE or IMMUTABLE: PostgREST runs a POST to it in a READ ONLY transaction. */
+  readOnly: boolean;
 }
 
 async function functionSignature(pool: pg.Pool, fn: string): Promise<Signature | undefined> {
-  const { rows } = await pool.query<{ retset: boolean; composite: boolean; outs: string[]; name: string | null; type: string | null }>(
+  const { rows } = await pool.query<{ retset: boolean; composite: boolean; outs: string[]; readonly: boolean; name: string | null; type: string | null }>(
     `select p.proretset as retset, (t.typtype = 'c') as composite, x.name, format_type(x.type, null) as type,
+            p.provolatile in ('s', 'i') as readonly,
             array(select o from unnest(p.proargnames, p.proargmodes) as m(o, mode) where mode in ('o', 't')) as outs
        from pg_proc p
        join pg_namespace n on n.oid = p.pronamespace
@@ -79,6 +82,7 @@ async function functionSignature(pool: pg.Pool, fn: string): Promise<Signature |
     returnsSet: rows[0]!.retset,
     returnsComposite: rows[0]!.composite,
     singleOut: rows[0]!.outs.length === 1 ? rows[0]!.outs[0]! : null,
+    readOnly: rows[0]!.readonly,
     params: rows.filter((r) => r.name).map((r) => ({ name: r.name!, type: r.type! })),
   };
 }
@@ -124,7 +128,7 @@ export async function startFakeSupabase(options: { pool: pg.Pool; anonKey: strin
         const call = `ccm.${m[1]}(${given.map((p, i) => `${p.name} => $${i + 1}::${p.type}`).join(", ")})`;
         const client = await options.pool.connect();
         try {
-          await client.query("begin");
+          await client.query(sig.readOnly ? "begin read only" : "begin");
           await client.query(`set local role ${role}`);
           await client.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify({ role })]);
           // PostgREST serializes in the database: json_agg for a set, to_json for anything else.

@@ -68,7 +68,11 @@ describe("agent survival", () => {
     await waitFor("marked unknown from the journal", async () => {
       const { rows } = await db.pool.query("select status, error from ccm.runs where task_id = $1", [r?.task_id]);
       return rows[0]?.status === "unknown" ? rows[0] : undefined;
-    }, 30_000);
+    }, 30_000).catch(async (err) => {
+      // This once timed out in a full CI run; keep what the restarted agent said for the next time.
+      const { rows } = await db.pool.query("select status, error, agent_id, lease_expires_at from ccm.runs where task_id = $1", [r?.task_id]);
+      throw new Error(`${String(err)}\nrun: ${JSON.stringify(rows)}\n--- restarted agent ---\n${a.output().slice(-4000)}`);
+    });
     expect(Date.now() - restartedAt).toBeLessThan(60_000);
     const { rows } = await db.pool.query("select error from ccm.runs where task_id = $1", [r?.task_id]);
     expect(rows[0].error).toMatch(/agent restarted while running test-sleep-once \(local journal\)/);

@@ -78,6 +78,35 @@ describe("anon (what an agent's anon key reaches through PostgREST)", () => {
     await expect(anon("select ccm.op_revoke_agent_token('host-b')")).rejects.toMatchObject({ code: "42501" });
   });
 
+  it("invariants over the whole schema: RLS on every table, no table privilege for anon/authenticated, anon runs only token-taking agent_* functions, authenticated only operator-checked op_*, every definer function pins search_path", async () => {
+    const { rows: tables } = await db.pool.query<{ name: string; rls: boolean; anon: boolean; authenticated: boolean }>(
+      `select c.relname as name, c.relrowsecurity as rls,
+              has_table_privilege('anon', c.oid, 'select,insert,update,delete') as anon,
+              has_table_privilege('authenticated', c.oid, 'select,insert,update,delete') as authenticated
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'ccm' and c.relkind in ('r', 'p')`,
+    );
+    expect(tables.length).toBeGreaterThan(10);
+    expect(tables.filter((t) => !t.rls).map((t) => t.name)).toEqual([]);
+    expect(tables.filter((t) => t.anon || t.authenticated).map((t) => t.name)).toEqual([]);
+
+    const { rows: fns } = await db.pool.query<{ name: string; args: string; anon: boolean; authenticated: boolean; definer: boolean; config: string[] | null; src: string; first_arg: string | null }>(
+      `select p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
+              has_function_privilege('anon', p.oid, 'execute') as anon,
+              has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
+              p.prosecdef as definer, p.proconfig as config, p.prosrc as src, p.proargnames[1] as first_arg
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'ccm' and p.proname <> 'created_later'`,
+    );
+    const anonFns = fns.filter((f) => f.anon);
+    expect(anonFns.length).toBeGreaterThan(10);
+    // Every function anon may call resolves the agent from its token first.
+    expect(anonFns.filter((f) => !(f.name.startsWith("agent_") && f.first_arg === "p_token")).map((f) => `${f.name}(${f.args})`)).toEqual([]);
+    // Every function a signed-in user may call is an operator function that checks ccm.operators.
+    expect(fns.filter((f) => f.authenticated && !(f.name.startsWith("op_") && f.src.includes("ccm.assert_operator()"))).map((f) => `${f.name}(${f.args})`)).toEqual([]);
+    expect(fns.filter((f) => f.definer && !(f.config ?? []).includes("search_path=\"\"")).map((f) => f.name)).toEqual([]);
+  });
+
   it("a function a later migration creates is not executable by PUBLIC or anon", async () => {
     await db.pool.query("create function ccm.created_later() returns int language sql set search_path = '' as 'select 1'");
     const { rows } = await db.pool.query(

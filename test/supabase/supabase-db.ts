@@ -83,7 +83,8 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function createSupabaseTestDatabase(options: { realtime: boolean }): Promise<SupabaseTestDatabase> {
+/** `migrate: false` leaves the schema to the caller (the real `supabase db push` test). */
+export async function createSupabaseTestDatabase(options: { realtime: boolean; migrate?: boolean }): Promise<SupabaseTestDatabase> {
   const admin = inject("pgAdminUrl");
   const name = `ccm_sb_${randomBytes(5).toString("hex")}`;
   const c = new pg.Client({ connectionString: admin });
@@ -103,7 +104,7 @@ export async function createSupabaseTestDatabase(options: { realtime: boolean })
   } finally {
     await d.end();
   }
-  await migrate(url);
+  if (options.migrate !== false) await migrate(url);
   const pool = createPool(url, { max: 5, applicationName: "ccm-test-supabase" });
   return {
     url,

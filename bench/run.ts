@@ -9,6 +9,7 @@ import { createBenchDatabase, DEFAULT_ADMIN_URL, type BenchDatabase } from "./sr
 import { claimLatency } from "./src/claim-latency.ts";
 import { claimLatency1000 } from "./src/claim-latency-1000.ts";
 import { claimThroughput } from "./src/claim-throughput.ts";
+import { dbCall } from "./src/db-call.ts";
 import { deadAgentRecovery } from "./src/dead-agent-recovery.ts";
 import { digest } from "./src/digest.ts";
 import { diskFull10k } from "./src/disk-full-10k.ts";
@@ -19,7 +20,7 @@ import { outageRecovery } from "./src/outage-recovery.ts";
 import { markdownTable, mergeResults, writeReadme } from "./src/report.ts";
 import type { BenchContext, BenchResult, Benchmark } from "./src/types.ts";
 
-const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss, broadcastFanout, digest, diskFull10k, hubFootprint1000, outageRecovery];
+const BENCHMARKS: Benchmark[] = [ingest, claimLatency, claimLatency1000, claimThroughput, deadAgentRecovery, agentIdleRss, broadcastFanout, digest, diskFull10k, hubFootprint1000, outageRecovery, dbCall];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const progress = (line: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);

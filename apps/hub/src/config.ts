@@ -28,6 +28,10 @@ export const hubEnvSchema = z.object({
   CCM_HOME: z.string().min(1).default(".ccm"),
   // Shared secret senders put in `Authorization: Bearer …`; "current,next" during a rotation; or CCM_WEBHOOK_TOKEN_FILE. Unset = no auth (local use only).
   CCM_WEBHOOK_TOKEN: tokenList.optional(),
+  // Per-source bearer tokens ("current,next" or *_FILE): when set, that source accepts only its own token, not CCM_WEBHOOK_TOKEN.
+  CCM_ALERTMANAGER_TOKEN: tokenList.optional(),
+  CCM_GRAFANA_TOKEN: tokenList.optional(),
+  CCM_ELASTIC_TOKEN: tokenList.optional(),
   // Bearer token operators send to the API (approve/reject runs); unset = no auth (local use only).
   CCM_API_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   // Largest webhook body accepted; Alertmanager groups rarely exceed a few hundred KiB.

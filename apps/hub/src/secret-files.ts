@@ -4,6 +4,9 @@ import { ConfigError } from "@ccm/schemas";
 /** Secrets that may come from a file named by `<KEY>_FILE` (systemd credentials, Docker/K8s secrets). */
 export const SECRET_KEYS = [
   "CCM_WEBHOOK_TOKEN",
+  "CCM_ALERTMANAGER_TOKEN",
+  "CCM_GRAFANA_TOKEN",
+  "CCM_ELASTIC_TOKEN",
   "CCM_API_TOKEN",
   "CCM_GRAFANA_HMAC_SECRET",
   "DATABASE_URL",
@@ -14,7 +17,7 @@ export const SECRET_KEYS = [
 ] as const;
 
 // Keys whose value may be a comma-separated list (current,next during a rotation).
-const LIST_KEYS = new Set<string>(["CCM_WEBHOOK_TOKEN"]);
+const LIST_KEYS = new Set<string>(["CCM_WEBHOOK_TOKEN", "CCM_ALERTMANAGER_TOKEN", "CCM_GRAFANA_TOKEN", "CCM_ELASTIC_TOKEN"]);
 
 /**
  * Fill each secret from `<KEY>_FILE` when set. CCM_WEBHOOK_TOKEN_FILE may hold one token per line

@@ -9,7 +9,7 @@ import { ingestAnswer, parseOrReject } from "./respond.ts";
 export interface GrafanaRouteDeps {
   ingestor: Ingestor;
   log: Logger;
-  /** Bearer token (CCM_WEBHOOK_TOKEN); not asked for when the HMAC signature is configured. */
+  /** Bearer token (CCM_GRAFANA_TOKEN, else CCM_WEBHOOK_TOKEN); not asked for when the HMAC signature is configured. */
   token: string | undefined;
   maxBytes: number;
   signature: GrafanaSignatureConfig | undefined;

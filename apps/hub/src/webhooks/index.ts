@@ -21,6 +21,9 @@ export type WebhookConfig = Pick<HubConfig, "CCM_WEBHOOK_TOKEN" | "CCM_WEBHOOK_M
       | "CCM_GRAFANA_MAX_SKEW_S"
       | "CCM_INGEST_MAX_IN_FLIGHT"
       | "CCM_INGEST_STATEMENT_TIMEOUT_MS"
+      | "CCM_ALERTMANAGER_TOKEN"
+      | "CCM_GRAFANA_TOKEN"
+      | "CCM_ELASTIC_TOKEN"
     >
   >;
 
@@ -49,11 +52,14 @@ export function webhookRoutes(deps: WebhookRoutesDeps): Hono {
     maxBytes: config.CCM_WEBHOOK_MAX_BYTES,
   };
   const app = new Hono();
-  app.route("/alertmanager", alertmanagerRoute(common));
+  // A source's own token, when set, replaces the shared one for that source only: a leaked Grafana
+  // token cannot post Alertmanager alerts.
+  app.route("/alertmanager", alertmanagerRoute({ ...common, token: config.CCM_ALERTMANAGER_TOKEN ?? common.token }));
   app.route(
     "/grafana",
     grafanaRoute({
       ...common,
+      token: config.CCM_GRAFANA_TOKEN ?? common.token,
       signature: config.CCM_GRAFANA_HMAC_SECRET
         ? {
             secret: config.CCM_GRAFANA_HMAC_SECRET,
@@ -64,7 +70,7 @@ export function webhookRoutes(deps: WebhookRoutesDeps): Hono {
         : undefined,
     }),
   );
-  app.route("/elastic", elasticRoute(common));
+  app.route("/elastic", elasticRoute({ ...common, token: config.CCM_ELASTIC_TOKEN ?? common.token }));
   app.route("/generic", genericRoute({ ...common, sources: deps.sources?.generic ?? {} }));
   for (const path of ["/alertmanager", "/grafana", "/elastic", "/generic/:name"]) {
     app.all(path, () => {

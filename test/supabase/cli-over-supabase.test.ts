@@ -179,10 +179,13 @@ describe("ccm over Supabase (PostgREST RPC with the service-role key, no DATABAS
     expect(skipped.command).toBeNull();
   }, 60_000);
 
-  it("ccm db migrate refuses, and a missing or wrong service key fails clearly", async () => {
+  it("ccm db migrate and ccm up refuse, and a missing or wrong service key fails clearly", async () => {
     const migrate = await ccm(["db", "migrate"]);
     expect(migrate.code).toBe(1);
     expect(migrate.output).toContain("migrations on Supabase are applied with `supabase db push` (or set DATABASE_URL to the project's direct connection string)");
+    const up = await ccm(["up"]);
+    expect(up.code).toBe(1);
+    expect(up.output).toContain("SUPABASE_URL: `ccm up` is the one-machine demo on Postgres");
 
     const before = fake.requests.length;
     const wrong = await ccm(["tasks", "list"], { SUPABASE_SERVICE_ROLE_KEY: "not-the-service-key-0123456789" });

@@ -3,7 +3,7 @@ import path from "node:path";
 import { createLogger } from "@ccm/logger";
 import { parseHubConfig, startHub } from "@ccm/hub";
 import { agentPlaybooks, loadAgentConfig, parseAgentConfig, startAgent } from "@ccm/agent";
-import { resolveDatabase } from "../database.ts";
+import { OperatorConfigError, resolveDatabase } from "../database.ts";
 import { onShutdown } from "../lifecycle.ts";
 
 /**
@@ -11,6 +11,12 @@ import { onShutdown } from "../lifecycle.ts";
  * agent for this host in dry-run mode, so a first run changes nothing on the machine.
  */
 export async function upCommand(env: NodeJS.ProcessEnv): Promise<void> {
+  if (env.SUPABASE_URL) {
+    // Hub and demo agent would split across Supabase and a local database: refuse rather than guess.
+    throw new OperatorConfigError(
+      "SUPABASE_URL: `ccm up` is the one-machine demo on Postgres (embedded, or DATABASE_URL); against Supabase run `ccm hub` and `ccm agent` (docs/supabase.md)",
+    );
+  }
   const log = createLogger("ccm");
   const hubConfig = parseHubConfig(env);
   const playbooks = agentPlaybooks(env);

@@ -285,10 +285,7 @@ declare
   v_progress jsonb;
 begin
   perform ccm.assert_operator();
-  if p_id is null or p_id !~* '^[0-9a-f-]{4,36}$' then
-    return jsonb_build_object('matches', 0, 'broadcast', null);
-  end if;
-  select array(select b.id from ccm.broadcasts b where b.id::text like lower(p_id) || '%' limit 2) into v_ids;
+  v_ids := ccm.op_resolve_broadcast_id(p_id);
   if cardinality(v_ids) <> 1 then
     return jsonb_build_object('matches', cardinality(v_ids), 'broadcast', null);
   end if;
@@ -328,7 +325,7 @@ begin
   if p_id is null or p_id !~* '^[0-9a-f-]{4,36}$' then
     raise exception using errcode = 'P0002', message = 'not a broadcast id: ' || coalesce(left(p_id, 60), 'null');
   end if;
-  select array(select b.id from ccm.broadcasts b where b.id::text like lower(p_id) || '%' limit 2) into v_ids;
+  v_ids := ccm.op_resolve_broadcast_id(p_id);
   if cardinality(v_ids) = 0 then
     raise exception using errcode = 'P0002', message = 'no broadcast ' || p_id;
   elsif cardinality(v_ids) > 1 then

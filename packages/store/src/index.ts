@@ -86,9 +86,16 @@ export {
 export {
   broadcastCommandSchema,
   commandBroadcastQueries,
+  commandTargetAgentSchema,
+  commandTargets,
+  CommandTargetsChangedError,
   createCommandBroadcast,
+  createSignedCommandBroadcast,
+  signedCommandTaskSchema,
   type BroadcastCommand,
   type CommandTarget,
+  type CommandTargetAgent,
+  type SignedCommandTask,
 } from "./command-broadcast-store.ts";
 export { refusalMessage } from "./refusal.ts";
 export { pgDb, supabaseDb, toDb, type Db, type DbLike } from "./db.ts";

@@ -2,15 +2,22 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Logger } from "@ccm/logger";
 import { builtinPlaybooks, validateBroadcastParams } from "@ccm/playbooks";
+import { signedCommandSchema } from "@ccm/security";
 import {
   BroadcastNotFoundError,
   BroadcastRejectedError,
   BroadcastStateError,
+  CommandTargetsChangedError,
+  broadcastCommandSchema,
+  broadcastSelectorSchema,
   broadcastSpecSchema,
+  commandTargets,
   controlBroadcast,
   createBroadcast,
+  createSignedCommandBroadcast,
   getBroadcast,
   listBroadcasts,
+  signedCommandTaskSchema,
   type DbLike,
 } from "@ccm/store";
 import { RequestRejected } from "../http-errors.ts";
@@ -27,6 +34,21 @@ const actionBody = z
   .object({ by: z.string().trim().min(1, "must name who acts").max(200), reason: z.string().trim().max(2_000).optional() })
   .strict();
 
+const targetsBody = z.object({ selector: broadcastSelectorSchema }).strict();
+
+// A command broadcast signed by the caller: the rollout fields, what was asked (for display) and
+// one signed task per offering host of /command-targets. The hub only relays; agents verify.
+const signedCommandBody = broadcastSpecSchema
+  .omit({ playbook: true, params: true })
+  .extend({
+    command: broadcastCommandSchema,
+    tasks: z.array(signedCommandTaskSchema.extend({ command: signedCommandSchema })).max(10_000),
+  })
+  .strict();
+
+// Each task repeats the argv, so a fleet-wide command is far bigger than a catalogue broadcast.
+const SIGNED_BODY_MAX_BYTES = 8 * 1024 * 1024;
+
 const issues = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 
 /** Built-in params are checked here too, so a typo is a 400 now rather than 50 failed runs later. */
@@ -41,6 +63,7 @@ function mapError(err: unknown): never {
   if (err instanceof BroadcastRejectedError) throw new RequestRejected(400, err.message);
   if (err instanceof BroadcastNotFoundError) throw new RequestRejected(404, err.message);
   if (err instanceof BroadcastStateError) throw new RequestRejected(409, err.message);
+  if (err instanceof CommandTargetsChangedError) throw new RequestRejected(409, err.message);
   throw err;
 }
 
@@ -48,6 +71,8 @@ function mapError(err: unknown): never {
  * POST /v1/broadcasts (create; the database validates, fans out and releases the canary),
  * GET /v1/broadcasts, GET /v1/broadcasts/:id (progress and per-host state),
  * POST /v1/broadcasts/:id/pause | resume | cancel.
+ * Signed ad-hoc commands, signed by the caller (the hub holds no operator key and signs nothing):
+ * POST /v1/broadcasts/command-targets (which hosts to sign for), then POST /v1/broadcasts/commands.
  */
 export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
   const app = new Hono();
@@ -62,6 +87,27 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
     checkBuiltinParams(parsed.data.playbook, parsed.data.params);
     const row = await createBroadcast(deps.db, parsed.data).catch(mapError);
     deps.log.info({ broadcastId: row.id, playbook: row.playbook, targeted: row.targeted, by: row.created_by }, "broadcast created");
+    return c.json(row, 201);
+  });
+
+  app.post("/command-targets", async (c) => {
+    checkBearer(c, deps.token);
+    requireJson(c);
+    const parsed = targetsBody.safeParse(await readJsonBody(c, 64 * 1024));
+    if (!parsed.success) throw new RequestRejected(400, 'invalid body: expected {"selector": {...}}', issues(parsed.error));
+    return c.json({ targets: await commandTargets(deps.db, parsed.data.selector).catch(mapError) });
+  });
+
+  app.post("/commands", async (c) => {
+    checkBearer(c, deps.token);
+    requireJson(c);
+    const body = await readJsonBody(c, SIGNED_BODY_MAX_BYTES);
+    const withBy = body && typeof body === "object" && !Array.isArray(body) ? { created_by: "api", ...body } : body;
+    const parsed = signedCommandBody.safeParse(withBy);
+    if (!parsed.success) throw new RequestRejected(400, "invalid signed command broadcast", issues(parsed.error));
+    const { command, tasks, ...spec } = parsed.data;
+    const row = await createSignedCommandBroadcast(deps.db, spec, command, tasks).catch(mapError);
+    deps.log.info({ broadcastId: row.id, playbook: row.playbook, targeted: row.targeted, signed: row.signed, keyId: command.key_id, by: row.created_by }, "signed command broadcast created");
     return c.json(row, 201);
   });
 

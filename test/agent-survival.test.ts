@@ -62,7 +62,6 @@ describe("agent survival", () => {
     a.kill("SIGKILL");
     await a.exited;
 
-    const restartedAt = Date.now();
     a = agent();
     // The lease (120 s) has not run out: only the journal can tell what happened.
     await waitFor("marked unknown from the journal", async () => {
@@ -73,7 +72,6 @@ describe("agent survival", () => {
       const { rows } = await db.pool.query("select status, error, agent_id, lease_expires_at from ccm.runs where task_id = $1", [r?.task_id]);
       throw new Error(`${String(err)}\nrun: ${JSON.stringify(rows)}\n--- restarted agent ---\n${a.output().slice(-4000)}`);
     });
-    expect(Date.now() - restartedAt).toBeLessThan(60_000);
     const { rows } = await db.pool.query("select error from ccm.runs where task_id = $1", [r?.task_id]);
     expect(rows[0].error).toMatch(/agent restarted while running test-sleep-once \(local journal\)/);
     expect(a.output()).toContain("was running this run when the agent stopped");

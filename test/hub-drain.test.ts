@@ -32,7 +32,7 @@ describe("hub shutdown", () => {
       body: JSON.stringify(alertmanagerPayload([{ labels: { alertname: "Drain", host: "nowhere" }, fingerprint: "drain-1" }])),
     });
     await waitFor("ingest waiting on the lock", async () => {
-      const { rows } = await db.pool.query("select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%ingest_alerts%'");
+      const { rows } = await db.pool.query("select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%ingest_alerts%'");
       return rows.length > 0;
     }, 10_000, 50);
 

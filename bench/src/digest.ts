@@ -19,7 +19,7 @@ export const digest: Benchmark = {
   name: "digest",
   measures:
     `Build time of the morning digest (buildDigest from @ccm/notify: one ccm.digest_report call holding its 12 queries, then digestMessage formats the Slack blocks) over ` +
-    `${HISTORY} historical tasks, runs and alerts seeded over 30 days (seeding of test/notify/support/notify-bench.ts), ` +
+    `${HISTORY} historical tasks, runs and alerts seeded over 30 days (bench/src/seed-history.ts), ` +
     `for a 24 h and a 30 d window, ${WARMUP} warm-up + ${SAMPLES} samples each, interleaved with the baseline: ` +
     `select count(*) from ccm.runs over the same rows (the cheapest full read).`,
 

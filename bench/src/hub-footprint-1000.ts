@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
+import { freePort } from "../../test/support/processes.ts";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -22,17 +22,6 @@ interface Window {
   rssMiB: Summary;
   scrapeMs: Summary;
   metricsBytes: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function scrape(url: string): Promise<{ ms: number; bytes: number }> {

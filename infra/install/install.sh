@@ -25,7 +25,7 @@ changed() { changes=$((changes + 1)); say "  changed: $*"; }
 same() { say "  ok:      $*"; }
 skipped() { say "  skipped: $*"; }
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # ---- arguments -------------------------------------------------------------------------
 action=""; role=""; from=""; config=""; envfile=""; root=""; start=0; force=0; purge=0; target=""

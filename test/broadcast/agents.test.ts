@@ -5,8 +5,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/db.ts";
-import { freePort, runCcm, spawnCcm, type CcmProcess } from "../support/processes.ts";
-import { enroll, insertBroadcast } from "./sql-agents.ts";
+import { freePort, runCcm, spawnCcm, withStopped, type CcmProcess } from "../support/processes.ts";
+import { broadcastFinished, enroll, insertBroadcast } from "./sql-agents.ts";
 
 // Real agent processes on loopback (8 web + 2 db, each with its own config, labels and state_dir),
 // one real hub (its rollout controller), broadcasts created through the CLI and through SQL.
@@ -62,16 +62,8 @@ async function startAgent(host: string, labels: Record<string, string>) {
 const pmCalls = async (host: string) =>
   (await readFile(path.join(dir, host, "pm.log"), "utf8").catch(() => "")).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]);
 
-async function finished(id: string, timeoutMs = 90_000): Promise<{ status: string; summary: string }> {
-  return waitFor(
-    `broadcast ${id} finished`,
-    async () => (await db.pool.query("select status, summary from ccm.broadcasts where id = $1 and finished_at is not null", [id])).rows[0],
-    timeoutMs,
-    200,
-  ).catch((err) => {
-    throw new Error(`${String(err)}\n--- hub ---\n${hub?.output().slice(-3000)}\n--- web-01 ---\n${agents.get("web-01")?.output().slice(-3000)}`);
-  });
-}
+const finished = (id: string, timeoutMs = 90_000) =>
+  broadcastFinished(db.pool, id, timeoutMs, () => `--- hub ---\n${hub?.output().slice(-3000)}\n--- web-01 ---\n${agents.get("web-01")?.output().slice(-3000)}`);
 
 /** Waves must never overlap: every run of wave k was released after every run of wave k-1 finished. */
 async function expectWavesInOrder(id: string) {
@@ -87,15 +79,8 @@ async function expectWavesInOrder(id: string) {
   return rows.length;
 }
 
-/** Run `fn` with every agent process stopped (SIGSTOP), then let them go on. */
-async function withAgentsStopped<T>(fn: () => Promise<T>): Promise<T> {
-  for (const a of agents.values()) a.kill("SIGSTOP");
-  try {
-    return await fn();
-  } finally {
-    for (const a of agents.values()) a.kill("SIGCONT");
-  }
-}
+/** Every agent process stopped around `fn`, so no claim can race what the test does. */
+const withAgentsStopped = <T>(fn: () => Promise<T>) => withStopped(agents.values(), fn);
 
 beforeAll(async () => {
   db = await createTestDatabase();

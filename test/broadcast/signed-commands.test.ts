@@ -5,8 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/db.ts";
-import { runCcm, spawnCcm, type CcmProcess } from "../support/processes.ts";
-import { insertBroadcast } from "./sql-agents.ts";
+import { runCcm, spawnCcm, withStopped, type CcmProcess } from "../support/processes.ts";
+import { broadcastFinished, insertBroadcast } from "./sql-agents.ts";
 
 // Signed ad-hoc commands end to end: keys from `ccm keys generate`, broadcasts from
 // `ccm broadcast command --key … -- argv`, real agent processes verifying and running them.
@@ -44,16 +44,7 @@ async function startAgent(host: string, trusted: string[]) {
   agents.set(host, spawnCcm(["agent"], { DATABASE_URL: db.url, CCM_AGENT_CONFIG: config, CCM_LOG_LEVEL: "info" }));
 }
 
-async function finished(id: string): Promise<{ status: string; summary: string }> {
-  return waitFor(
-    `broadcast ${id} finished`,
-    async () => (await db.pool.query("select status, summary from ccm.broadcasts where id = $1 and finished_at is not null", [id])).rows[0],
-    60_000,
-    200,
-  ).catch((err) => {
-    throw new Error(`${String(err)}\n--- cmd-1 ---\n${agents.get("cmd-1")?.output().slice(-4000)}`);
-  });
-}
+const finished = (id: string) => broadcastFinished(db.pool, id, 60_000, () => `--- cmd-1 ---\n${agents.get("cmd-1")?.output().slice(-4000)}`);
 
 /** The latest run of each host of a broadcast, with its single step (if any). */
 async function runs(id: string) {
@@ -69,15 +60,7 @@ async function runs(id: string) {
 }
 
 /** Create a command broadcast while cmd-1 cannot claim, let `between` change the database, then let it go. */
-async function withAgentStopped<T>(between: () => Promise<T>): Promise<T> {
-  const agent = agents.get("cmd-1") as CcmProcess;
-  agent.kill("SIGSTOP");
-  try {
-    return await between();
-  } finally {
-    agent.kill("SIGCONT");
-  }
-}
+const withAgentStopped = <T>(between: () => Promise<T>) => withStopped([agents.get("cmd-1") as CcmProcess], between);
 
 beforeAll(async () => {
   db = await createTestDatabase();

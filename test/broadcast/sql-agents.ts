@@ -1,4 +1,5 @@
 import type { Pool } from "@ccm/store";
+import { waitFor } from "../support/db.ts";
 
 // Agents simulated in SQL for the rollout tests: the same functions a real agent calls
 // (ccm.enroll_agent, claim_runs, start_run, finish_run), without processes.
@@ -43,3 +44,15 @@ export async function broadcast(pool: Pool, id: string): Promise<Record<string, 
 }
 
 export const hostsIn = (s: Record<string, string>, state: string) => Object.keys(s).filter((h) => s[h] === state).sort();
+
+/** Wait until the broadcast has finished; on timeout, `context()` (process output) is added to the error. */
+export async function broadcastFinished(pool: Pool, id: string, timeoutMs: number, context: () => string = () => ""): Promise<{ status: string; summary: string }> {
+  return waitFor(
+    `broadcast ${id} finished`,
+    async () => (await pool.query("select status, summary from ccm.broadcasts where id = $1 and finished_at is not null", [id])).rows[0],
+    timeoutMs,
+    200,
+  ).catch((err) => {
+    throw new Error(`${String(err)}\n${context()}`);
+  });
+}

@@ -5,6 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { broadcastFinished } from "../broadcast/sql-agents.ts";
+import { alertmanagerPayload } from "../support/alerts.ts";
 import { waitFor } from "../support/db.ts";
 import { freePort, runCcm, spawnCcm, type CcmProcess } from "../support/processes.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
@@ -41,20 +43,8 @@ const hubEnv = (supabaseUrl: string) => ({
   CCM_LEASE_SWEEP_INTERVAL_MS: "300",
 });
 
-function alertmanager(fingerprint: string, labels: Record<string, string>, status = "firing") {
-  return {
-    version: "4",
-    groupKey: `{}:{alertname="${labels.alertname}"}`,
-    truncatedAlerts: 0,
-    status,
-    receiver: "ccm",
-    groupLabels: { alertname: labels.alertname },
-    commonLabels: labels,
-    commonAnnotations: {},
-    externalURL: "http://alertmanager.test:9093",
-    alerts: [{ status, labels, annotations: {}, startsAt: new Date().toISOString(), endsAt: "0001-01-01T00:00:00Z", generatorURL: "", fingerprint }],
-  };
-}
+const alertmanager = (fingerprint: string, labels: Record<string, string>) =>
+  alertmanagerPayload([{ labels, fingerprint, startsAt: new Date().toISOString() }]);
 
 const post = (body: unknown) =>
   fetch(`${hubUrl()}/v1/webhooks/alertmanager`, {
@@ -211,9 +201,7 @@ describe("hub on the supabase transport", () => {
       });
       expect(created.code, created.output).toBe(0);
       const id = created.stdout.trim();
-      const done = await waitFor("broadcast finished", async () => (await db.pool.query("select status, summary from ccm.broadcasts where id = $1 and finished_at is not null", [id])).rows[0], 40_000).catch(
-        withOutput(cmdAgent),
-      );
+      const done = await broadcastFinished(db.pool, id, 40_000, () => cmdAgent.output().slice(-4000));
       expect(done, cmdAgent.output().slice(-3000)).toMatchObject({ status: "completed" });
       const { rows } = await db.pool.query(
         `select r.status, s.exit_code, s.output_tail from ccm.tasks t join ccm.runs r on r.task_id = t.id

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ingestAlerts } from "@ccm/store";
+import { agentChannel, ingestAlerts } from "@ccm/store";
 import { asRole, createSupabaseTestDatabase, type SupabaseTestDatabase } from "./supabase-db.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 
@@ -249,12 +249,22 @@ describe("without Supabase (plain Postgres, no realtime schema, no API roles nee
   });
 
   it("the same migrations apply and a queued run still only NOTIFYs", async () => {
-    await plain.pool.query("select ccm.enroll_agent('plain-1')");
-    const [r] = await ingestAlerts(plain.pool, "alertmanager", null, [
-      { fingerprint: "p1", status: "firing", labels: { alertname: "X", host: "plain-1" }, annotations: {}, startsAt: new Date().toISOString(), endsAt: null, generatorURL: null, raw: {} },
-    ]);
-    expect(r?.outcome).toBe("created");
-    const { rows } = await plain.pool.query("select to_regnamespace('realtime') as ns");
-    expect(rows[0].ns).toBeNull();
+    const { rows: me } = await plain.pool.query<{ id: string }>("select ccm.enroll_agent('plain-1') as id");
+    const channel = agentChannel(me[0]!.id);
+    const listener = await plain.pool.connect();
+    try {
+      await listener.query(`listen ${channel}`);
+      const notified = new Promise<{ channel: string }>((resolve) => listener.once("notification", resolve));
+      const [r] = await ingestAlerts(plain.pool, "alertmanager", null, [
+        { fingerprint: "p1", status: "firing", labels: { alertname: "X", host: "plain-1" }, annotations: {}, startsAt: new Date().toISOString(), endsAt: null, generatorURL: null, raw: {} },
+      ]);
+      expect(r?.outcome).toBe("created");
+      // The wake-up arrives on the agent's channel, and no realtime.send was attempted (no such schema).
+      await expect(notified).resolves.toMatchObject({ channel });
+      const { rows } = await plain.pool.query("select to_regnamespace('realtime') as ns");
+      expect(rows[0].ns).toBeNull();
+    } finally {
+      listener.release(true);
+    }
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
 import { createPool, migrate, type Pool } from "@ccm/store";
+import { withDatabase } from "../support/global-setup.ts";
 
 /**
  * A database shaped like Supabase's, for tests only: the API roles (cluster-wide, created only
@@ -77,11 +78,6 @@ export interface SupabaseTestDatabase {
   drop(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 /** `migrate: false` leaves the schema to the caller (the real `supabase db push` test). */
 export async function createSupabaseTestDatabase(options: { realtime: boolean; migrate?: boolean }): Promise<SupabaseTestDatabase> {

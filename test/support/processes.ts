@@ -58,3 +58,14 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Run `fn` with `procs` stopped (SIGSTOP), then let them go on (SIGCONT), whatever `fn` did. */
+export async function withStopped<T>(procs: Iterable<CcmProcess>, fn: () => Promise<T>): Promise<T> {
+  const list = [...procs];
+  for (const p of list) p.kill("SIGSTOP");
+  try {
+    return await fn();
+  } finally {
+    for (const p of list) p.kill("SIGCONT");
+  }
+}

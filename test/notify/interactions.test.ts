@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "@ccm/logger";
-import { decideApproval, expireApprovals, slackSignature } from "@ccm/notify";
+import { decideApproval } from "@ccm/store";
+import { expireApprovals, slackSignature } from "@ccm/notify";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { createHubApp } from "../../apps/hub/src/app.ts";
 import { outbox } from "./support/outbox-rows.ts";

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "@ccm/logger";
-import { createPool, type Pool } from "@ccm/store";
-import { decideApproval } from "@ccm/notify";
+import { createPool, decideApproval, type Pool } from "@ccm/store";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/db.ts";
 import { startOutboxWorker } from "../../apps/hub/src/workers/outbox.ts";
 import { Receiver, type Received } from "./support/receiver.ts";

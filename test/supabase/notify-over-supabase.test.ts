@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "@ccm/logger";
-import { SupabaseCallError, createCcmSupabaseClient, pgDb, supabaseDb, type Db } from "@ccm/store";
+import { SupabaseCallError, createCcmSupabaseClient, decideApproval, pgDb, supabaseDb, type Db } from "@ccm/store";
 import {
   buildDigest,
   claimNotifications,
   completeNotification,
-  decideApproval,
   enqueueAdhocDigest,
   expireApprovals,
   failNotification,

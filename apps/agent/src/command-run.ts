@@ -1,5 +1,5 @@
 import type { Logger } from "@ccm/logger";
-import { runCommand, type ExecResult } from "@ccm/playbooks";
+import { describeExit, outputTail, runCommand, type ExecResult } from "@ccm/playbooks";
 import type { CommandRejection, CommandVerifier } from "@ccm/security";
 import { errorMessage, type AgentStore, type ClaimedRun } from "@ccm/store";
 
@@ -8,7 +8,6 @@ export const COMMAND_PLAYBOOK = "command";
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 60_000;
 const OUTPUT_CAP_BYTES = 64 * 1024;
-const TAIL_BYTES = 2_000;
 
 /** How a refusal reads on the run ("altered" rather than "bad_signature"). */
 export const refusalLabel: Record<CommandRejection | "altered", string> = {
@@ -98,9 +97,9 @@ export async function executeCommandRun(
     await deps.persist(log, () => deps.store.finishRun(run.run_id, deps.agentId, "failed", detail, { command: gate.argv, error_line: detail, dry_run: false }));
     return "finished";
   }
-  const tail = commandTail(r);
+  const tail = outputTail(r);
   const ok = r.exitCode === 0 && !r.timedOut && !r.failedToStart;
-  const how = r.failedToStart ? `could not start ${r.argv[0]} (${r.failedToStart})` : r.timedOut ? `timed out after ${deps.timeoutMs} ms` : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+  const how = describeExit(r, deps.timeoutMs);
   await deps.store.finishStep(stepId, deps.agentId, {
     status: ok ? "ok" : "failed",
     detail: how,
@@ -121,9 +120,4 @@ export async function executeCommandRun(
   );
   log.info({ exitCode: r.exitCode, ok }, "ad-hoc command finished");
   return "finished";
-}
-
-function commandTail(r: ExecResult): string {
-  const s = (r.stdoutTail + (r.stderrTail ? `\n[stderr]\n${r.stderrTail}` : "")).trim();
-  return s.length > TAIL_BYTES ? s.slice(s.length - TAIL_BYTES) : s;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readSecretFile } from "@ccm/schemas";
 import type { AgentTransportConfig } from "@ccm/store";
 
 /** How this agent reaches the hub's state, resolved from its file and environment. */
@@ -14,17 +14,6 @@ export interface TransportFileKeys {
   realtime?: "broadcast" | "postgres_changes";
 }
 
-function readSecret(file: string, key: string, issues: string[]): string | undefined {
-  try {
-    const v = readFileSync(file, "utf8").trim();
-    if (!v) issues.push(`${key}: ${file} is empty`);
-    return v || undefined;
-  } catch (err) {
-    issues.push(`${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return undefined;
-  }
-}
-
 /**
  * SUPABASE_URL (+ anon key + token) selects the supabase transport; DATABASE_URL the postgres one.
  * Environment wins over the file. The token comes from CCM_AGENT_TOKEN, CCM_AGENT_TOKEN_FILE or
@@ -36,7 +25,7 @@ export function resolveAgentTransport(
   issues: string[],
 ): AgentTransportSettings | undefined {
   const tokenFile = env.CCM_AGENT_TOKEN_FILE || file.token_file;
-  const token = env.CCM_AGENT_TOKEN || (tokenFile ? readSecret(tokenFile, "token_file", issues) : undefined);
+  const token = env.CCM_AGENT_TOKEN || (tokenFile ? readSecretFile(tokenFile, "token_file", issues) : undefined);
   if (token !== undefined && token.length < 32) issues.push("CCM_AGENT_TOKEN: too short (tokens from `ccm agent enroll` are 43 characters)");
   const supabaseUrl = env.SUPABASE_URL || file.supabase_url;
   const databaseUrl = env.DATABASE_URL || file.database_url;

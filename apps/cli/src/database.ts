@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
+import { readSecretFileVar } from "@ccm/schemas";
 import { createCcmSupabaseClient, createPool, pgDb, startEmbeddedPostgres, supabaseDb, type Db } from "@ccm/store";
 
 export interface ResolvedDatabase {
@@ -47,27 +47,16 @@ export async function resolveDb(env: Record<string, string | undefined>): Promis
   };
 }
 
-/** SUPABASE_SERVICE_ROLE_KEY, or the one line of the file SUPABASE_SERVICE_ROLE_KEY_FILE names. */
+/** SUPABASE_SERVICE_ROLE_KEY, or the one value in the file SUPABASE_SERVICE_ROLE_KEY_FILE names. */
 function serviceRoleKey(env: Record<string, string | undefined>): string {
-  const file = env.SUPABASE_SERVICE_ROLE_KEY_FILE;
-  if (file && env.SUPABASE_SERVICE_ROLE_KEY) {
-    throw new OperatorConfigError("SUPABASE_SERVICE_ROLE_KEY_FILE: SUPABASE_SERVICE_ROLE_KEY is also set; use one of them");
-  }
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      throw new OperatorConfigError(`SUPABASE_SERVICE_ROLE_KEY_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    const key = text.trim();
-    if (!key) throw new OperatorConfigError(`SUPABASE_SERVICE_ROLE_KEY_FILE: ${file} is empty`);
-    return key;
-  }
-  if (!env.SUPABASE_SERVICE_ROLE_KEY) {
+  const issues: string[] = [];
+  const fromFile = readSecretFileVar(env, "SUPABASE_SERVICE_ROLE_KEY", issues);
+  if (issues.length > 0) throw new OperatorConfigError(issues.join("\n"));
+  const key = fromFile ?? env.SUPABASE_SERVICE_ROLE_KEY;
+  if (!key) {
     throw new OperatorConfigError(
       "SUPABASE_SERVICE_ROLE_KEY is required with SUPABASE_URL for operator commands (or SUPABASE_SERVICE_ROLE_KEY_FILE, a file holding it)",
     );
   }
-  return env.SUPABASE_SERVICE_ROLE_KEY;
+  return key;
 }

@@ -42,9 +42,10 @@ export function createHubApp(deps: HubAppDeps): Hono {
     await next();
     metrics.ingestSeconds.observe({ source }, (performance.now() - t0) / 1000);
     metrics.webhooks.inc({ source, code: String(c.res.status) });
-    if (c.res.status === 200) {
-      const body = (await c.res.clone().json().catch(() => null)) as { alerts?: Array<{ outcome?: string }> } | null;
-      for (const a of body?.alerts ?? []) metrics.alerts.inc({ source, outcome: a.outcome ?? "unknown" });
+    // ingestAnswer leaves the per-outcome counts on the context; unset when the request was refused.
+    const outcomes = c.get("alertOutcomes") as Record<string, number> | undefined;
+    if (c.res.status === 200 && outcomes) {
+      for (const [outcome, n] of Object.entries(outcomes)) metrics.alerts.inc({ source, outcome }, n);
     }
   });
 

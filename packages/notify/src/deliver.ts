@@ -56,9 +56,10 @@ type Outcome = { status: "sent" | "skipped"; result: Record<string, unknown> };
 export async function deliverBatch(deps: DeliveryDeps, rows: Notification[]): Promise<void> {
   const units: Item[][] = [];
   const groups = new Map<string, Item[]>();
+  const { contexts, threads } = await lookUp(deps.db, rows);
   for (const row of rows) {
-    const ctx = row.task_id ? await loadIncidentContext(deps.db, row.task_id, row.run_id) : null;
-    const thread = row.channel === "slack" ? await findThread(deps.db, row.incident_key) : null;
+    const ctx = row.task_id ? (contexts.get(`${row.task_id}|${row.run_id}`) ?? null) : null;
+    const thread = row.channel === "slack" && row.incident_key ? (threads.get(row.incident_key) ?? null) : null;
     const channel = thread?.channel ?? (ctx ? slackChannelFor(routeSubject(ctx), deps.config.CCM_SLACK_ROUTES, deps.config.CCM_SLACK_DEFAULT_CHANNEL) : deps.config.CCM_SLACK_DEFAULT_CHANNEL);
     const item = { row, ctx, thread, channel };
     if (row.channel === "slack" && row.coalesce_key && ctx) {
@@ -86,6 +87,25 @@ export async function deliverBatch(deps: DeliveryDeps, rows: Notification[]): Pr
       await recordFailure(deps, unit, err);
     }
   }
+}
+
+/**
+ * The incident context and Slack thread of every row, fetched concurrently and once per distinct
+ * task/run and incident. Nothing in the grouping loop writes threads, so reading them all up
+ * front sees what reading them one by one would.
+ */
+async function lookUp(db: DbLike, rows: Notification[]) {
+  const runs = new Map<string, { taskId: string; runId: string | null }>();
+  const incidents = new Set<string>();
+  for (const row of rows) {
+    if (row.task_id) runs.set(`${row.task_id}|${row.run_id}`, { taskId: row.task_id, runId: row.run_id });
+    if (row.channel === "slack" && row.incident_key) incidents.add(row.incident_key);
+  }
+  const [contexts, threads] = await Promise.all([
+    Promise.all([...runs].map(async ([key, r]) => [key, await loadIncidentContext(db, r.taskId, r.runId)] as const)),
+    Promise.all([...incidents].map(async (key) => [key, await findThread(db, key)] as const)),
+  ]);
+  return { contexts: new Map(contexts), threads: new Map(threads) };
 }
 
 async function recordFailure(deps: DeliveryDeps, unit: Item[], err: unknown): Promise<void> {

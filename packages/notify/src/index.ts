@@ -7,7 +7,7 @@ export { SlackSender, type SlackSenderOptions, type PostedMessage } from "./slac
 export { sendPagerdutyEvent, pagerdutySeverity, pagerdutyEventSchema, type PagerdutyEvent } from "./pagerduty.ts";
 export { slackSignature, verifySlackSignature, SlackSignatureError } from "./slack-signature.ts";
 export { APPROVE_ACTION, REJECT_ACTION, type SlackMessage } from "./slack-blocks.ts";
-export { decideApproval, expireApprovals, decisionResultSchema, type DecisionResult } from "./approvals.ts";
+export { expireApprovals } from "./approvals.ts";
 export { buildDigest, digestReportQuery, type Digest } from "./digest-query.ts";
 export { digestLines, digestMessage, formatDuration } from "./digest-format.ts";
 export { digestDue, localClock } from "./digest-schedule.ts";

@@ -6,6 +6,7 @@ export {
 } from "./alertmanager.ts";
 export { labelFingerprint, normalizedAlertSchema, type NormalizedAlert } from "./normalized-alert.ts";
 export { ConfigError, parseConfigOrThrow } from "./config-error.ts";
+export { readSecretFile, readSecretFileVar, withSecretFiles, type SecretFileOptions } from "./secret-file.ts";
 export { grafanaAlertSchema, grafanaWebhookSchema, type GrafanaAlert, type GrafanaWebhook } from "./grafana.ts";
 export { elasticAlertSchema, elasticSummarySchema, type ElasticAlert, type ElasticSummary } from "./elastic.ts";
 export {

@@ -1,8 +1,9 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkCommandSignature, signCommand } from "./command-signature.ts";
+import { checkCommandSignature, commandSigner, signCommand } from "./command-signature.ts";
 import { createCommandVerifier } from "./command-verifier.ts";
 import { generateOperatorKeyPair, loadTrustedKeys } from "./keys.ts";
 
@@ -30,6 +31,17 @@ describe("signed ad-hoc commands", () => {
     const signed = signCommand(command, operator.privateKeyPem);
     const v = checkCommandSignature(signed, trusted, NOW);
     expect(v).toEqual({ ok: true, command: signed });
+  });
+
+  it("a signer parsed once signs exactly what signCommand signs, for any number of hosts", () => {
+    const signer = commandSigner(operator.privateKeyPem);
+    expect(signer.keyId).toBe(operator.keyId);
+    for (const target of ["web-1", "web-2"]) {
+      const signed = signer.sign({ ...command, target }, "nonce-0123456789");
+      expect(signed).toEqual(signCommand({ ...command, target }, operator.privateKeyPem, "nonce-0123456789"));
+      expect(checkCommandSignature(signed, trusted, NOW)).toEqual({ ok: true, command: signed });
+    }
+    expect(() => commandSigner(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey)).toThrow(/must be ed25519, got ec/);
   });
 
   it("refuses a command signed by a key the agent does not trust", () => {

@@ -24,14 +24,31 @@ export function canonicalCommandBytes(c: Pick<SignedCommand, "taskId" | "argv" |
   return Buffer.from(JSON.stringify(["ccm-command-v1", c.taskId, c.argv, c.target, c.expiresAt, c.nonce, c.keyId]), "utf8");
 }
 
-/** Sign a command with an operator's ed25519 private key (PEM). */
-export function signCommand(command: UnsignedCommand, privateKeyPem: string, nonce: string = randomUUID()): SignedCommand {
-  const key = createPrivateKey(privateKeyPem);
-  if (key.asymmetricKeyType !== "ed25519") throw new Error("operator key must be ed25519");
-  const expiresAt = new Date(command.expiresAt).toISOString();
-  const body = { taskId: command.taskId, argv: [...command.argv], target: command.target, expiresAt, nonce, keyId: keyIdOf(key) };
-  const signature = sign(null, canonicalCommandBytes(body), key).toString("base64");
-  return { ...body, signature };
+/** Signs commands with one operator key; the key is parsed once, not per host. */
+export interface CommandSigner {
+  readonly keyId: string;
+  sign(command: UnsignedCommand, nonce?: string): SignedCommand;
+}
+
+/** A signer for an operator's ed25519 private key (PEM or an already-parsed KeyObject). */
+export function commandSigner(privateKey: string | KeyObject): CommandSigner {
+  const key = typeof privateKey === "string" ? createPrivateKey(privateKey) : privateKey;
+  if (key.asymmetricKeyType !== "ed25519") throw new Error(`operator key must be ed25519, got ${key.asymmetricKeyType ?? "unknown"}`);
+  const keyId = keyIdOf(key);
+  return {
+    keyId,
+    sign(command, nonce = randomUUID()) {
+      const expiresAt = new Date(command.expiresAt).toISOString();
+      const body = { taskId: command.taskId, argv: [...command.argv], target: command.target, expiresAt, nonce, keyId };
+      const signature = sign(null, canonicalCommandBytes(body), key).toString("base64");
+      return { ...body, signature };
+    },
+  };
+}
+
+/** Sign one command with an operator's ed25519 private key (PEM); use commandSigner for many. */
+export function signCommand(command: UnsignedCommand, privateKeyPem: string, nonce?: string): SignedCommand {
+  return commandSigner(privateKeyPem).sign(command, nonce);
 }
 
 export type CommandRejection = "unsigned" | "malformed" | "untrusted_key" | "bad_signature" | "expired" | "replayed";

@@ -1,9 +1,11 @@
 export {
   canonicalCommandBytes,
   checkCommandSignature,
+  commandSigner,
   signCommand,
   signedCommandSchema,
   type CommandRejection,
+  type CommandSigner,
   type CommandVerdict,
   type SignedCommand,
   type UnsignedCommand,

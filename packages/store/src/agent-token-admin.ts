@@ -1,7 +1,5 @@
-import type pg from "pg";
 import { z } from "zod";
-import { supabaseDb, toDb, type DbLike } from "./db.ts";
-import type { CcmSupabaseClient } from "./supabase-client.ts";
+import { toDb, type DbLike } from "./db.ts";
 
 /** Operator actions on agent tokens (ccm.op_* functions). Only hashes cross the wire. */
 export interface AgentTokenAdmin {
@@ -21,14 +19,4 @@ export function dbAgentTokenAdmin(x: DbLike): AgentTokenAdmin {
     rotate: async (host, hash) => z.string().parse(await db.call("op_rotate_agent_token", { p_host: host, p_token_hash: hash })),
     revoke: async (host) => z.boolean().parse(await db.call("op_revoke_agent_token", { p_host: host })),
   };
-}
-
-/** Over a direct Postgres connection. */
-export function pgAgentTokenAdmin(pool: pg.Pool): AgentTokenAdmin {
-  return dbAgentTokenAdmin(pool);
-}
-
-/** Over PostgREST with the service-role key (or an operator's session). */
-export function supabaseAgentTokenAdmin(client: CcmSupabaseClient): AgentTokenAdmin {
-  return dbAgentTokenAdmin(supabaseDb(client));
 }

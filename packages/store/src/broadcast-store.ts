@@ -93,8 +93,6 @@ export type BroadcastDetail = z.infer<typeof detailSchema>;
 export const broadcastQueries = {
   create: { fn: "op_create_broadcast", schema: broadcastRowSchema },
   list: { fn: "op_list_broadcasts", schema: z.array(broadcastRowSchema) },
-  // At most two ids: two means the prefix is ambiguous.
-  resolve: { fn: "op_resolve_broadcast_id", schema: z.array(z.string()) },
   detail: { fn: "op_broadcast_detail", schema: z.object({ matches: z.number(), broadcast: detailSchema.nullable() }) },
   control: { fn: "op_control_broadcast", schema: z.string() },
   advance: { fn: "advance_broadcasts", schema: z.array(z.object({ broadcast_id: z.string(), status: z.string() })) },
@@ -149,15 +147,6 @@ export function rolloutArgs(s: z.output<typeof broadcastSpecSchema>): Record<str
     p_offline_ttl_s: s.offline_ttl_s,
     p_run_timeout_s: s.run_timeout_s,
   };
-}
-
-/** A full id or a unique prefix (as printed by `ccm broadcast list`). */
-export async function resolveBroadcastId(db: DbLike, idOrPrefix: string): Promise<string> {
-  if (!/^[0-9a-f-]{4,36}$/i.test(idOrPrefix)) throw new BroadcastNotFoundError(`not a broadcast id: ${JSON.stringify(idOrPrefix.slice(0, 60))}`);
-  const ids = broadcastQueries.resolve.schema.parse(await call(db, broadcastQueries.resolve.fn, { p_prefix: idOrPrefix.toLowerCase() }));
-  if (ids.length === 0) throw new BroadcastNotFoundError(`no broadcast ${idOrPrefix}`);
-  if (ids.length > 1) throw new BroadcastNotFoundError(`${idOrPrefix} matches several broadcasts; give more of the id`);
-  return ids[0] as string;
 }
 
 export async function getBroadcast(db: DbLike, idOrPrefix: string): Promise<BroadcastDetail> {

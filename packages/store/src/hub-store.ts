@@ -39,8 +39,3 @@ export async function recoverExpiredLeases(db: DbLike, maxAttempts = 3): Promise
   const rows = await toDb(db).call<unknown[]>("recover_expired_leases", { p_max_attempts: maxAttempts });
   return rows.map((r) => recoveredRunSchema.parse(r));
 }
-
-/** Readiness: can we run a query right now? */
-export function ping(db: DbLike): Promise<void> {
-  return toDb(db).ping();
-}

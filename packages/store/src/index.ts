@@ -18,7 +18,7 @@ export {
   type StepResult,
   type StepStatus,
 } from "./agent-store.ts";
-export { ingestAlerts, ping, recoverExpiredLeases, type IngestResult, type RecoveredRun } from "./hub-store.ts";
+export { ingestAlerts, recoverExpiredLeases, type IngestResult, type RecoveredRun } from "./hub-store.ts";
 export {
   TaskNotFoundError,
   getTask,
@@ -53,7 +53,7 @@ export { SupabaseRemediationStore } from "./supabase-remediation-store.ts";
 export { createCcmSupabaseClient, type CcmSupabaseClient, type SupabaseClientOptions } from "./supabase-client.ts";
 export { SupabaseCallError, classifySupabaseError } from "./supabase-errors.ts";
 export { subscribeRealtimeWakeups, type RealtimeWakeupMode } from "./supabase-wakeups.ts";
-export { dbAgentTokenAdmin, pgAgentTokenAdmin, supabaseAgentTokenAdmin, type AgentTokenAdmin } from "./agent-token-admin.ts";
+export { dbAgentTokenAdmin, type AgentTokenAdmin } from "./agent-token-admin.ts";
 export {
   AlertNotFoundError,
   alertDetailQuery,
@@ -75,7 +75,6 @@ export {
   createBroadcast,
   getBroadcast,
   listBroadcasts,
-  resolveBroadcastId,
   type BroadcastAction,
   type BroadcastDetail,
   type BroadcastHost,

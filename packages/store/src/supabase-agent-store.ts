@@ -1,6 +1,6 @@
 import { claimedRunSchema, type AgentStore, type ClaimedRun, type Enrolment, type FinalRunStatus, type StepResult } from "./agent-store.ts";
+import { supabaseDb, type Db } from "./db.ts";
 import type { CcmSupabaseClient } from "./supabase-client.ts";
-import { classifySupabaseError } from "./supabase-errors.ts";
 
 interface RegisteredAgent {
   agent_id: string;
@@ -19,15 +19,18 @@ export class SupabaseAgentStore implements AgentStore {
   /** This agent's private Realtime topic, known after enroll(). */
   wakeTopic: string | undefined;
 
-  constructor(
-    private readonly client: CcmSupabaseClient,
-    private readonly token: string,
-  ) {}
+  private readonly db: Db;
 
-  private async rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
-    const { data, error, status } = await this.client.rpc(fn, { p_token: this.token, ...args });
-    if (error) throw classifySupabaseError(fn, error, status);
-    return data as T;
+  constructor(
+    client: CcmSupabaseClient,
+    private readonly token: string,
+  ) {
+    this.db = supabaseDb(client);
+  }
+
+  /** Every agent function takes this agent's token first. */
+  private rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return this.db.call<T>(fn, { p_token: this.token, ...args });
   }
 
   async enroll(e: Enrolment): Promise<string> {

@@ -9,23 +9,26 @@ import {
   type RunContext,
   type TrackRecord,
 } from "./remediation-store.ts";
+import { supabaseDb, type Db } from "./db.ts";
 import type { CcmSupabaseClient } from "./supabase-client.ts";
-import { classifySupabaseError } from "./supabase-errors.ts";
 
 /**
  * The playbook engine's agent-side calls over PostgREST: ccm.agent_* wrappers with this agent's
  * token; the `agentId` arguments of the contract are never sent (the token decides).
  */
 export class SupabaseRemediationStore implements RemediationStore {
-  constructor(
-    private readonly client: CcmSupabaseClient,
-    private readonly token: string,
-  ) {}
+  private readonly db: Db;
 
-  private async rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
-    const { data, error, status } = await this.client.rpc(fn, { p_token: this.token, ...args });
-    if (error) throw classifySupabaseError(fn, error, status);
-    return data as T;
+  constructor(
+    client: CcmSupabaseClient,
+    private readonly token: string,
+  ) {
+    this.db = supabaseDb(client);
+  }
+
+  /** Every agent function takes this agent's token first. */
+  private rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return this.db.call<T>(fn, { p_token: this.token, ...args });
   }
 
   async runContext(runId: string): Promise<RunContext> {

@@ -58,18 +58,17 @@ const stepRow = z.object({
   finished_at: isoDate.nullable(),
 });
 
+const taskDetailSchema = taskDetailRow.extend({ runs: z.array(runRow.extend({ steps: z.array(stepRow) })) });
+export type TaskDetail = z.infer<typeof taskDetailSchema>;
+
 /** ccm.op_task_detail: the task by id or unique prefix, its runs (oldest first) and their steps. */
 export const taskDetailQueries = {
   fn: "op_task_detail",
   schema: z.object({
     // 2 stands for "two or more": the prefix is ambiguous.
     matches: z.number(),
-    task: taskDetailRow.extend({ runs: z.array(runRow.extend({ steps: z.array(stepRow) })) }).nullable(),
+    task: taskDetailSchema.nullable(),
   }),
-};
-
-export type TaskDetail = z.infer<typeof taskDetailRow> & {
-  runs: Array<z.infer<typeof runRow> & { steps: Array<z.infer<typeof stepRow>> }>;
 };
 
 export async function listTasks(db: DbLike, filter: { status?: string; host?: string; limit?: number } = {}): Promise<TaskRow[]> {

@@ -1,5 +1,5 @@
 import type { AgentConfig } from "@ccm/agent";
-import { createCcmSupabaseClient, type Pool } from "@ccm/store";
+import { createCcmSupabaseClient, supabaseDb, toDb, type Pool } from "@ccm/store";
 import { describeError, fail, pass, skip, type CheckResult } from "./check-result.ts";
 
 const TITLE = "token accepted";
@@ -20,21 +20,14 @@ export async function checkToken(
   if (!token) return skip("token", TITLE, "skipped: no token configured (CCM_AGENT_TOKEN, CCM_AGENT_TOKEN_FILE, token_file)");
   const renew = `issue a new token on an operator machine (\`ccm agent rotate ${host ?? "<host>"}\`, or \`ccm agent enroll <host>\` for a new host) and set CCM_AGENT_TOKEN in /etc/ccm/agent.env`;
   const transport = config?.transport;
+  // Over Supabase with the anon key, as the agent calls; else on the pool the database check opened.
+  const db =
+    transport?.kind === "supabase"
+      ? supabaseDb(createCcmSupabaseClient({ url: transport.url, key: transport.anonKey, requestTimeoutMs: 5_000 }))
+      : pool && toDb(pool);
+  if (!db) return skip("token", TITLE, "skipped: the database check failed");
   try {
-    let owner: string | null;
-    if (transport?.kind === "supabase") {
-      const client = createCcmSupabaseClient({ url: transport.url, key: transport.anonKey, requestTimeoutMs: 5_000 });
-      const { data, error } = await client.rpc("agent_whoami", { p_token: token });
-      if (error?.code === "PGRST202") return skip("token", TITLE, "skipped: the project has no ccm.agent_whoami (run `supabase db push` with this release)");
-      if (error) throw Object.assign(new Error(error.message), { code: error.code });
-      owner = (data as string | null) ?? null;
-    } else {
-      if (!pool) return skip("token", TITLE, "skipped: the database check failed");
-      const fn = await pool.query<{ present: boolean }>("select to_regprocedure('ccm.agent_whoami(text)') is not null as present");
-      if (!fn.rows[0]?.present) return skip("token", TITLE, "skipped: this database has no agent tokens (ccm.agent_whoami is missing: run `ccm db migrate`)");
-      const { rows } = await pool.query<{ host: string | null }>("select ccm.agent_whoami($1) as host", [token]);
-      owner = rows[0]?.host ?? null;
-    }
+    const owner = await db.call<string | null>("agent_whoami", { p_token: token });
     if (!owner) return fail("token", TITLE, "the token matches no agent", renew);
     if (host && owner.toLowerCase() !== host.toLowerCase()) {
       return fail(
@@ -46,7 +39,18 @@ export async function checkToken(
     }
     return pass("token", TITLE, `accepted for host ${owner}`);
   } catch (err) {
-    if ((err as { code?: unknown }).code === "28000") return fail("token", TITLE, `rejected: ${describeError(err)}`, renew);
+    const code = (err as { code?: unknown }).code;
+    // Undefined function (pg) or not in the schema cache (PostgREST): this release's migration is not applied.
+    if (code === "42883" || code === "PGRST202") {
+      return skip(
+        "token",
+        TITLE,
+        transport?.kind === "supabase"
+          ? "skipped: the project has no ccm.agent_whoami (run `supabase db push` with this release)"
+          : "skipped: this database has no agent tokens (ccm.agent_whoami is missing: run `ccm db migrate`)",
+      );
+    }
+    if (code === "28000") return fail("token", TITLE, `rejected: ${describeError(err)}`, renew);
     return fail("token", TITLE, describeError(err), "check the database role's grants on ccm.agent_whoami");
   }
 }

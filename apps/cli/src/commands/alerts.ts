@@ -1,6 +1,7 @@
 import { AlertNotFoundError, getAlert, listAlerts, type AlertDetail, type AlertRow } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
 import { resolveDb } from "../database.ts";
+import { formatTime } from "../format-time.ts";
 
 /** `ccm alerts list|show`: what arrived from each source, and what it became. */
 export async function alertsCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -36,15 +37,11 @@ export async function alertsCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
   }
 }
 
-function ts(d: Date | null): string {
-  return d ? d.toISOString().replace("T", " ").slice(0, 19) : "-";
-}
-
 export function formatAlertList(alerts: AlertRow[]): string {
   if (alerts.length === 0) return "no alerts";
   const rows = alerts.map((a) => [
     String(a.id),
-    ts(a.received_at),
+    formatTime(a.received_at),
     a.source,
     a.status,
     a.host ?? "-",
@@ -64,8 +61,8 @@ export function formatAlert(a: AlertDetail): string {
   const out = [
     `alert ${a.id}  ${a.status}  from ${a.source}`,
     `  name:      ${a.alertname ?? "-"}   host: ${a.host ?? "-"}`,
-    `  received:  ${ts(a.received_at)}   last: ${ts(a.last_received_at)}   deliveries: ${a.receive_count}`,
-    `  starts:    ${ts(a.starts_at)}   ends: ${ts(a.ends_at)}`,
+    `  received:  ${formatTime(a.received_at)}   last: ${formatTime(a.last_received_at)}   deliveries: ${a.receive_count}`,
+    `  starts:    ${formatTime(a.starts_at)}   ends: ${formatTime(a.ends_at)}`,
     `  outcome:   ${a.outcome}`,
     a.task_id
       ? `  task:      ${a.task_id}  ${a.task_status ?? ""}${a.task_flapping ? " (flapping)" : ""}  absorbed ${a.task_alert_count ?? 0} alert(s)` +

@@ -1,10 +1,9 @@
-import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { keyIdOf, signCommand } from "@ccm/security";
+import { commandSigner, type CommandSigner } from "@ccm/security";
 import { BroadcastRejectedError, createCommandBroadcast, type Db } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
 import { defaultOperator } from "./approve.ts";
-import { ROLLOUT_OPTIONS } from "./broadcast-options.ts";
+import { int, ROLLOUT_OPTIONS, SELECTOR_OPTIONS } from "./broadcast-options.ts";
 import { parseSelector } from "./broadcast-selector.ts";
 
 export const COMMAND_USAGE = `ccm broadcast command (--select k=v[,…] | --hosts 'glob,…' | --all) [--exclude-hosts 'glob,…'] --key FILE
@@ -22,13 +21,6 @@ export function parseExpiry(v: string): number {
   return s;
 }
 
-const int = (name: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
-  return n;
-};
-
 /**
  * `ccm broadcast command … --key FILE -- argv…`: a broadcast of a signed ad-hoc command. The argv is
  * never joined into a shell line; each host's task id is chosen here and signed (task id, argv, host,
@@ -40,23 +32,16 @@ export async function commandBroadcast(db: Db, argv: string[]): Promise<void> {
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
   if (command.length === 0) throw new UsageError(`the command goes after --\n${COMMAND_USAGE}`);
   const { values, positionals } = parse(argv.slice(0, dash), {
-    select: { type: "string" },
-    hosts: { type: "string" },
-    "exclude-hosts": { type: "string" },
-    all: { type: "boolean", default: false },
+    ...SELECTOR_OPTIONS,
     key: { type: "string" },
     expires: { type: "string", default: "15m" },
     ...ROLLOUT_OPTIONS,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])} before --\n${COMMAND_USAGE}`);
   if (!values.key) throw new UsageError(`--key FILE (an ed25519 private key from ccm keys generate) is required\n${COMMAND_USAGE}`);
-  let privateKeyPem: string;
-  let keyId: string;
+  let signer: CommandSigner;
   try {
-    privateKeyPem = await readFile(values.key, "utf8");
-    const type = createPrivateKey(privateKeyPem).asymmetricKeyType;
-    if (type !== "ed25519") throw new Error(`an ed25519 key is needed, got ${type ?? "unknown"}`);
-    keyId = keyIdOf(privateKeyPem);
+    signer = commandSigner(await readFile(values.key, "utf8"));
   } catch (err) {
     throw new UsageError(`--key ${values.key}: not a readable private key (${(err as Error).message})`);
   }
@@ -75,8 +60,8 @@ export async function commandBroadcast(db: Db, argv: string[]): Promise<void> {
       dry_run: values["dry-run"],
       created_by: values.by ?? defaultOperator(),
     },
-    { argv: command, expires_at: expiresAt.toISOString(), key_id: keyId },
-    (t) => signCommand({ taskId: t.task_id, argv: command, target: t.host, expiresAt }, privateKeyPem),
+    { argv: command, expires_at: expiresAt.toISOString(), key_id: signer.keyId },
+    (t) => signer.sign({ taskId: t.task_id, argv: command, target: t.host, expiresAt }),
   ).catch((err: unknown) => {
     if (err instanceof Error && err.name === "ZodError") throw new BroadcastRejectedError(`invalid broadcast: ${err.message}`);
     throw err;

@@ -1,10 +1,7 @@
 import type { BroadcastDetail, BroadcastRow } from "@ccm/store";
+import { formatTime } from "../format-time.ts";
 
 const ORDER = ["succeeded", "failed", "escalated", "timeout", "unknown", "offline", "skipped", "cancelled", "running", "queued", "held"];
-
-function ts(d: Date | null): string {
-  return d ? d.toISOString().replace("T", " ").slice(0, 19) : "-";
-}
 
 /** "[██████████░░░░░░░░░░] 25/50 done" */
 export function progressBar(done: number, total: number, width = 30): string {
@@ -30,7 +27,7 @@ export function formatBroadcast(b: BroadcastDetail, opts: { bar: boolean }): str
     `  status:   ${b.status}${b.stop_reason ? ` — ${b.stop_reason}` : ""}`,
     `  targeted: ${b.targeted}   canary ${b.canary}, batch ${b.batch} (${b.batch_size ?? "-"} hosts), max failures ${b.max_failures}` +
       `${b.max_concurrency ? `, max concurrency ${b.max_concurrency}` : ""}${b.current_wave !== null ? `   current wave: ${b.current_wave === 0 ? "canary" : b.current_wave}` : ""}`,
-    `  by:       ${b.created_by} at ${ts(b.created_at)}${b.finished_at ? `   finished ${ts(b.finished_at)}` : ""}`,
+    `  by:       ${b.created_by} at ${formatTime(b.created_at)}${b.finished_at ? `   finished ${formatTime(b.finished_at)}` : ""}`,
   ];
   if (opts.bar) out.push(`  ${progressBar(finalCount(b.states), b.targeted)}`);
   out.push(`  states:   ${formatStates(b.states)}`);
@@ -49,7 +46,7 @@ export function formatBroadcastList(rows: BroadcastRow[]): string {
   return [
     "ID        STATUS     PLAYBOOK          TARGETED  CREATED (UTC)        SUMMARY",
     ...rows.map(
-      (b) => `${b.id.slice(0, 8)}  ${b.status.padEnd(9)}  ${b.playbook.padEnd(16).slice(0, 16)}  ${String(b.targeted).padEnd(8)}  ${ts(b.created_at)}  ${b.summary ?? ""}`,
+      (b) => `${b.id.slice(0, 8)}  ${b.status.padEnd(9)}  ${b.playbook.padEnd(16).slice(0, 16)}  ${String(b.targeted).padEnd(8)}  ${formatTime(b.created_at)}  ${b.summary ?? ""}`,
     ),
   ].join("\n");
 }

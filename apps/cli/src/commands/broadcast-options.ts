@@ -1,3 +1,13 @@
+import { UsageError } from "../args.ts";
+
+/** Target selection shared by `ccm broadcast <playbook>` and `ccm broadcast command` (see parseSelector). */
+export const SELECTOR_OPTIONS = {
+  select: { type: "string" },
+  hosts: { type: "string" },
+  "exclude-hosts": { type: "string" },
+  all: { type: "boolean", default: false },
+} as const;
+
 /** Rollout options shared by `ccm broadcast <playbook>` and `ccm broadcast command`. */
 export const ROLLOUT_OPTIONS = {
   canary: { type: "string" },
@@ -10,3 +20,11 @@ export const ROLLOUT_OPTIONS = {
   by: { type: "string" },
   json: { type: "boolean", default: false },
 } as const;
+
+/** A whole-number option, undefined when absent. */
+export function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}

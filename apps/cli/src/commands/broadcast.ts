@@ -13,7 +13,7 @@ import { parse, UsageError } from "../args.ts";
 import { resolveDb } from "../database.ts";
 import { defaultOperator } from "./approve.ts";
 import { COMMAND_USAGE, commandBroadcast } from "./broadcast-command.ts";
-import { ROLLOUT_OPTIONS } from "./broadcast-options.ts";
+import { int, ROLLOUT_OPTIONS, SELECTOR_OPTIONS } from "./broadcast-options.ts";
 import { formatBroadcast, formatBroadcastList } from "./broadcast-format.ts";
 import { parseParams, parseSelector } from "./broadcast-selector.ts";
 
@@ -24,13 +24,6 @@ ${COMMAND_USAGE}
 ccm broadcast list [--json]
 ccm broadcast show <id> [--json] [--watch]
 ccm broadcast pause|resume|cancel <id> [--reason R] [--by NAME]`;
-
-const int = (name: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(v)}`);
-  return n;
-};
 
 /** `ccm broadcast …`: create a fleet broadcast (ccm.op_create_broadcast), watch it, steer it. */
 export async function broadcastCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -57,10 +50,7 @@ export async function broadcastCommand(argv: string[], env: NodeJS.ProcessEnv): 
 
 async function create(db: Db, playbook: string, argv: string[]): Promise<void> {
   const { values } = parse(argv, {
-    select: { type: "string" },
-    hosts: { type: "string" },
-    "exclude-hosts": { type: "string" },
-    all: { type: "boolean", default: false },
+    ...SELECTOR_OPTIONS,
     param: { type: "string", multiple: true },
     ...ROLLOUT_OPTIONS,
   });

@@ -1,6 +1,7 @@
 import { getTask, listTasks, type TaskDetail, type TaskRow } from "@ccm/store";
 import { parse, UsageError } from "../args.ts";
 import { resolveDb } from "../database.ts";
+import { formatTime } from "../format-time.ts";
 
 export async function tasksCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const [sub, ...rest] = argv;
@@ -29,13 +30,9 @@ export async function tasksCommand(argv: string[], env: NodeJS.ProcessEnv): Prom
   }
 }
 
-function ts(d: Date | null): string {
-  return d ? d.toISOString().replace("T", " ").slice(0, 19) : "-";
-}
-
 export function formatTaskList(tasks: TaskRow[]): string {
   if (tasks.length === 0) return "no tasks";
-  const rows = tasks.map((t) => [t.id.slice(0, 8), t.status, t.host ?? "-", t.source, t.alertname ?? "-", ts(t.created_at), t.summary ?? ""]);
+  const rows = tasks.map((t) => [t.id.slice(0, 8), t.status, t.host ?? "-", t.source, t.alertname ?? "-", formatTime(t.created_at), t.summary ?? ""]);
   const head = ["ID", "STATUS", "HOST", "SOURCE", "ALERT", "CREATED (UTC)", "SUMMARY"];
   const widths = head.map((h, i) => Math.min(40, Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))));
   const line = (cells: string[]) =>
@@ -49,7 +46,7 @@ export function formatTask(t: TaskDetail): string {
     `  status:   ${t.status}${t.summary ? ` — ${t.summary}` : ""}`,
     `  host:     ${t.host ?? "-"}`,
     `  source:   ${t.source}   alert: ${t.alertname ?? "-"}   deliveries: ${t.alert_count}`,
-    `  created:  ${ts(t.created_at)}   resolved: ${ts(t.resolved_at)}`,
+    `  created:  ${formatTime(t.created_at)}   resolved: ${formatTime(t.resolved_at)}`,
   ];
   if (t.runs.length === 0) out.push("  runs:     none (no agent has this host)");
   for (const r of t.runs) {

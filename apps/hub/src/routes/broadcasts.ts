@@ -22,6 +22,7 @@ import {
 } from "@ccm/store";
 import { RequestRejected } from "../http-errors.ts";
 import { checkBearer, readJsonBody, requireJson } from "../webhooks/guard.ts";
+import { formatIssues } from "../webhooks/respond.ts";
 
 export interface BroadcastsRouteDeps {
   db: DbLike;
@@ -48,8 +49,6 @@ const signedCommandBody = broadcastSpecSchema
 
 // Each task repeats the argv, so a fleet-wide command is far bigger than a catalogue broadcast.
 const SIGNED_BODY_MAX_BYTES = 8 * 1024 * 1024;
-
-const issues = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 
 /** Built-in params are checked here too, so a typo is a 400 now rather than 50 failed runs later. */
 function checkBuiltinParams(playbook: string, params: unknown): void {
@@ -83,7 +82,7 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
     const body = await readJsonBody(c, 64 * 1024);
     const withBy = body && typeof body === "object" && !Array.isArray(body) ? { created_by: "api", ...body } : body;
     const parsed = broadcastSpecSchema.safeParse(withBy);
-    if (!parsed.success) throw new RequestRejected(400, "invalid broadcast", issues(parsed.error));
+    if (!parsed.success) throw new RequestRejected(400, "invalid broadcast", formatIssues(parsed.error));
     checkBuiltinParams(parsed.data.playbook, parsed.data.params);
     const row = await createBroadcast(deps.db, parsed.data).catch(mapError);
     deps.log.info({ broadcastId: row.id, playbook: row.playbook, targeted: row.targeted, by: row.created_by }, "broadcast created");
@@ -94,7 +93,7 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
     checkBearer(c, deps.token);
     requireJson(c);
     const parsed = targetsBody.safeParse(await readJsonBody(c, 64 * 1024));
-    if (!parsed.success) throw new RequestRejected(400, 'invalid body: expected {"selector": {...}}', issues(parsed.error));
+    if (!parsed.success) throw new RequestRejected(400, 'invalid body: expected {"selector": {...}}', formatIssues(parsed.error));
     return c.json({ targets: await commandTargets(deps.db, parsed.data.selector).catch(mapError) });
   });
 
@@ -104,7 +103,7 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
     const body = await readJsonBody(c, SIGNED_BODY_MAX_BYTES);
     const withBy = body && typeof body === "object" && !Array.isArray(body) ? { created_by: "api", ...body } : body;
     const parsed = signedCommandBody.safeParse(withBy);
-    if (!parsed.success) throw new RequestRejected(400, "invalid signed command broadcast", issues(parsed.error));
+    if (!parsed.success) throw new RequestRejected(400, "invalid signed command broadcast", formatIssues(parsed.error));
     const { command, tasks, ...spec } = parsed.data;
     const row = await createSignedCommandBroadcast(deps.db, spec, command, tasks).catch(mapError);
     deps.log.info({ broadcastId: row.id, playbook: row.playbook, targeted: row.targeted, signed: row.signed, keyId: command.key_id, by: row.created_by }, "signed command broadcast created");
@@ -127,7 +126,7 @@ export function broadcastsRoute(deps: BroadcastsRouteDeps): Hono {
       checkBearer(c, deps.token);
       requireJson(c);
       const parsed = actionBody.safeParse(await readJsonBody(c, 16 * 1024));
-      if (!parsed.success) throw new RequestRejected(400, 'invalid body: expected {"by": "<who>", "reason"?: "..."}', issues(parsed.error));
+      if (!parsed.success) throw new RequestRejected(400, 'invalid body: expected {"by": "<who>", "reason"?: "..."}', formatIssues(parsed.error));
       const id = c.req.param("id");
       const status = await controlBroadcast(deps.db, id, action, parsed.data.by, parsed.data.reason).catch(mapError);
       deps.log.info({ broadcastId: id, action, by: parsed.data.by, status }, "broadcast control");

@@ -4,6 +4,7 @@ import type { Logger } from "@ccm/logger";
 import { decideApproval, InvalidRunIdError, type DbLike } from "@ccm/store";
 import { RequestRejected } from "../http-errors.ts";
 import { checkBearer, readJsonBody, requireJson } from "../webhooks/guard.ts";
+import { formatIssues } from "../webhooks/respond.ts";
 
 export interface RunsRouteDeps {
   db: DbLike;
@@ -32,7 +33,7 @@ export function runsRoute(deps: RunsRouteDeps): Hono {
       requireJson(c);
       const parsed = decisionBody.safeParse(await readJsonBody(c, 16 * 1024));
       if (!parsed.success) {
-        throw new RequestRejected(400, "invalid body: expected {\"by\": \"<who>\", \"reason\"?: \"...\"}", parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+        throw new RequestRejected(400, "invalid body: expected {\"by\": \"<who>\", \"reason\"?: \"...\"}", formatIssues(parsed.error));
       }
       const runId = c.req.param("id");
       let r;

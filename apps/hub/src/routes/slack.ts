@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Logger } from "@ccm/logger";
-import { toDb, type DbLike } from "@ccm/store";
-import { APPROVE_ACTION, decideApproval, REJECT_ACTION, SlackSignatureError, verifySlackSignature } from "@ccm/notify";
+import { decideApproval, InvalidRunIdError, toDb, type DbLike } from "@ccm/store";
+import { APPROVE_ACTION, REJECT_ACTION, SlackSignatureError, verifySlackSignature } from "@ccm/notify";
 import { RequestRejected } from "../http-errors.ts";
 import { readBody } from "../webhooks/guard.ts";
 
@@ -63,7 +63,14 @@ export function slackRoute(deps: SlackRouteDeps): Hono {
     }
     const decision = action.action_id === APPROVE_ACTION ? "approved" : "rejected";
     const decidedBy = `slack:${user.username ?? user.name ?? user.id} (${user.id})`;
-    const result = await decideApproval(deps.db, runId, decision, decidedBy, null);
+    let result;
+    try {
+      result = await decideApproval(deps.db, runId, decision, decidedBy, null);
+    } catch (err) {
+      // Hex and dashes of the right length but not a uuid: the same 400 as above, not a database error.
+      if (err instanceof InvalidRunIdError) throw new RequestRejected(400, "the button carries no valid run id");
+      throw err;
+    }
     deps.log.info({ runId, decision, decidedBy, outcome: result.outcome }, "Slack approval decision");
     switch (result.outcome) {
       case "decided":

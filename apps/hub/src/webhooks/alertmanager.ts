@@ -10,8 +10,6 @@ import { checkBearer, readJsonBody, requireJson } from "./guard.ts";
 import type { Ingestor } from "./ingest.ts";
 import { ingestAnswer, parseOrReject } from "./respond.ts";
 
-export { formatIssues } from "./respond.ts";
-
 export interface WebhookDeps {
   ingestor: Ingestor;
   log: Logger;

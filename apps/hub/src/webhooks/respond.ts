@@ -4,6 +4,13 @@ import type { Logger } from "@ccm/logger";
 import type { IngestResult } from "@ccm/store";
 import { RequestRejected } from "../http-errors.ts";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Set by ingestAnswer: alerts per outcome, read by the hub's metrics middleware (no re-parse of the body). */
+    alertOutcomes: Record<string, number>;
+  }
+}
+
 /** The first issues of a failed zod parse, as {path, message} a sender can act on. */
 export function formatIssues(error: z.ZodError): Array<{ path: string; message: string }> {
   return error.issues.slice(0, 20).map((i) => ({ path: i.path.join(".") || "(root)", message: i.message }));
@@ -24,7 +31,9 @@ export function ingestAnswer(
   results: IngestResult[],
   extra: Record<string, unknown> = {},
 ) {
-  log.info({ source, alerts: results.length, outcomes: countBy(results.map((r) => r.outcome)), ...extra }, "webhook ingested");
+  const outcomes = countBy(results.map((r) => r.outcome));
+  c.set("alertOutcomes", outcomes);
+  log.info({ source, alerts: results.length, outcomes, ...extra }, "webhook ingested");
   return c.json({
     status: "ok",
     ...extra,

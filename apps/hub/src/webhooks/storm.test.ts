@@ -8,6 +8,7 @@ import { createHubApp } from "../app.ts";
 import { errorHandler } from "../http-errors.ts";
 import { webhookRoutes } from "./index.ts";
 import { Ingestor } from "./ingest.ts";
+import { seeded } from "./fuzz.ts";
 import { json } from "./testing.ts";
 
 let db: TestDatabase;
@@ -29,14 +30,7 @@ beforeEach(async () => {
 
 /** Deterministic shuffle (mulberry32), so a failure replays. */
 function shuffle<T>(items: T[], seed: number): T[] {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seeded(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

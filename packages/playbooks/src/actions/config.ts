@@ -1,7 +1,8 @@
 import path from "node:path";
 import { z } from "zod";
 
-const absPath = z
+/** An absolute path without '.' or '..' segments or NUL: config paths are compared and confined as written. */
+export const absPath = z
   .string()
   .min(1)
   .refine((p) => path.isAbsolute(p) && !p.includes("\0") && !p.split("/").some((s) => s === "." || s === ".."), {

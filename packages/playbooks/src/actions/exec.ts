@@ -86,10 +86,10 @@ export async function runCommand(argv: readonly string[], opts: ExecOptions): Pr
   };
 }
 
-/** One line for the audit: how the command ended. */
-export function describeExit(r: ExecResult): string {
+/** One line for the audit: how the command ended (with `timeoutMs`, a timeout says after how long). */
+export function describeExit(r: ExecResult, timeoutMs?: number): string {
   if (r.failedToStart) return `could not start ${r.argv[0]} (${r.failedToStart})`;
-  if (r.timedOut) return `timed out`;
+  if (r.timedOut) return timeoutMs === undefined ? `timed out` : `timed out after ${timeoutMs} ms`;
   if (r.signal) return `killed by ${r.signal}`;
   return `exit ${r.exitCode}`;
 }

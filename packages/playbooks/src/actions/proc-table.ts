@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import os from "node:os";
+import { sleep } from "../shared/sleep.ts";
 
 /** One process as /proc shows it. Read-only evidence: nothing here is ever executed. */
 export interface ProcEntry {
@@ -104,17 +105,6 @@ export interface CpuSample {
   /** Every process alive at both readings; cpuPercent is of one core (200 = two cores fully busy). */
   processes: SampledProcess[];
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /** CPU use of the host and of every process over `intervalMs` (two /proc readings). */
 export async function sampleCpu(intervalMs: number, signal: AbortSignal): Promise<CpuSample> {

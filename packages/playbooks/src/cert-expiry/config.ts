@@ -1,6 +1,5 @@
-import path from "node:path";
 import { z } from "zod";
-import { safeName } from "../actions/config.ts";
+import { absPath, safeName } from "../actions/config.ts";
 
 /** Alert names (blackbox exporter, x509-certificate-exporter, cert-manager, common custom rules) this playbook answers. */
 export const CERT_EXPIRY_ALERTNAMES: readonly string[] = [
@@ -19,12 +18,6 @@ export const CERT_EXPIRY_ALERTNAMES: readonly string[] = [
 export const CERT_FILE_LABELS: readonly string[] = ["cert_file", "filepath", "file", "path"];
 /** Labels that may name a TLS endpoint (blackbox: `instance` is the probed target). */
 export const ENDPOINT_LABELS: readonly string[] = ["endpoint", "target", "instance"];
-
-const absPath = z
-  .string()
-  .refine((p) => path.isAbsolute(p) && !p.includes("\0") && !p.split("/").some((s) => s === "." || s === ".."), {
-    error: "must be an absolute path without '.' or '..' segments",
-  });
 
 /** "host:port" or "[v6]:port" (a scheme and path, as blackbox labels carry them, are stripped). */
 export function parseEndpoint(text: string): { host: string; port: number } | null {

@@ -8,7 +8,7 @@ import { PlaybookInputError } from "../types.ts";
 import { scanOpenFiles } from "./open-files.ts";
 import { createDiskFullPlaybook, diskFullPlaybook } from "./playbook.ts";
 import { filesystemUsage } from "./usage.ts";
-import { file, OLD, scanVisibleOpenFiles, stepsOf, tempDir, testRun, type RecordedStep } from "./test-support.ts";
+import { file, OLD, runDiskFull, scanVisibleOpenFiles, stepsOf, tempDir, testRun, type RecordedStep } from "./test-support.ts";
 
 const playbook = createDiskFullPlaybook({ scanOpenFiles: scanVisibleOpenFiles });
 
@@ -45,7 +45,7 @@ describe("disk-full: rotated logs", () => {
     await symlink(path.join(outside, "sub"), path.join(logs, "linked-dir"));
 
     const { ctx, steps } = testRun({ log_dirs: [logs] }, labels());
-    const result = await playbook.run(ctx);
+    const result = await runDiskFull(playbook, ctx);
 
     for (const p of gone) expect(existsSync(p), p).toBe(false);
     for (const p of kept) expect(existsSync(p), p).toBe(true);
@@ -73,7 +73,7 @@ describe("disk-full: rotated logs", () => {
     const fh = await open(held, "r");
     try {
       const { ctx, steps } = testRun({ log_dirs: [logs] }, labels());
-      await playbook.run(ctx);
+      await runDiskFull(playbook, ctx);
       expect(existsSync(held)).toBe(true);
       expect(existsSync(free)).toBe(false);
       const data = stepsOf(steps, "remove_files")[0]?.outcome?.data as { skipped: unknown[] };
@@ -88,7 +88,7 @@ describe("disk-full: rotated logs", () => {
     const a = await file(path.join(logs, "a.log.1"), 100, OLD);
     await link(a, path.join(dir, "other-name"));
     const { ctx } = testRun({ log_dirs: [logs] }, labels());
-    await playbook.run(ctx);
+    await runDiskFull(playbook, ctx);
     expect(existsSync(a)).toBe(true);
   });
 
@@ -100,7 +100,7 @@ describe("disk-full: rotated logs", () => {
     const old = await file(path.join(logs, "a.log.1"), 100, OLD);
     const dirs = [path.join(dir, "missing"), logs, ...(otherFs ? [shm] : [])];
     const { ctx, steps } = testRun({ log_dirs: dirs }, labels());
-    await playbook.run(ctx);
+    await runDiskFull(playbook, ctx);
     expect(existsSync(old)).toBe(false);
     const checks = stepsOf(steps, "check_dir").map((s) => [s.args.dir, s.outcome?.status, s.outcome?.detail]);
     expect(checks[0]).toEqual([path.join(dir, "missing"), "skipped", "not cleaned: does not exist"]);
@@ -115,7 +115,7 @@ describe("disk-full: rotated logs", () => {
     const older = await file(path.join(logs, "b.log.1"), 10, new Date(Date.now() - 30 * 86_400_000));
     const newest = await file(path.join(logs, "c.log.1"), 10, new Date(Date.now() - 20 * 86_400_000));
     const { ctx } = testRun({ log_dirs: [logs], max_files_per_run: 2 }, labels());
-    const result = await playbook.run(ctx);
+    const result = await runDiskFull(playbook, ctx);
     expect([existsSync(oldest), existsSync(older), existsSync(newest)]).toEqual([false, false, true]);
     expect(result.summary).toContain("; 1 more files left by max_files_per_run");
   });
@@ -129,7 +129,7 @@ describe("disk-full: temp files and backups", () => {
     const keptByAge = await file(path.join(tmp, "ten-days-old"), 100, tenDays);
     const recent = await file(path.join(tmp, "fresh"), 100);
     const { ctx, steps } = testRun({ temp_dirs: [tmp], temp_min_age_days: 14 }, labels());
-    const result = await playbook.run(ctx);
+    const result = await runDiskFull(playbook, ctx);
     for (const p of old) expect(existsSync(p)).toBe(false);
     expect(existsSync(keptByAge)).toBe(true);
     expect(existsSync(recent)).toBe(true);
@@ -149,7 +149,7 @@ describe("disk-full: temp files and backups", () => {
     const recent = await file(path.join(backups, "today.sql"), content);
 
     const { ctx, steps } = testRun({ backup_dirs: [backups] }, labels());
-    const result = await playbook.run(ctx);
+    const result = await runDiskFull(playbook, ctx);
 
     expect(existsSync(dump)).toBe(false);
     const gz = `${dump}.gz`;
@@ -180,7 +180,7 @@ describe("disk-full: dry run", () => {
     const { ctx, steps } = testRun({ log_dirs: [logs], backup_dirs: [backups], target_used_percent: 100 }, labels(), {
       dryRun: true,
     });
-    const result = await playbook.run(ctx);
+    const result = await runDiskFull(playbook, ctx);
     expect(existsSync(a)).toBe(true);
     expect(existsSync(b)).toBe(true);
     expect(existsSync(`${b}.gz`)).toBe(false);
@@ -202,32 +202,35 @@ describe("disk-full: the mountpoint label is untrusted", () => {
     ["/$(touch /tmp/pwned)", /cannot be read on this host \(ENOENT\)/],
     ["/var/../etc", /must not contain '.' or '..'/],
     ["/tmp\nx", /control characters/],
-  ])("rejects %j with a PlaybookInputError and touches nothing", async (mountpoint, message) => {
+  ])("rejects %j with a PlaybookInputError, escalates and touches nothing", async (mountpoint, message) => {
     const pwnedBefore = existsSync("/tmp/pwned");
     const logs = path.join(dir, "logs");
     const old = await file(path.join(logs, "a.log.1"), 10, OLD);
     const { ctx, steps } = testRun({ log_dirs: [logs] }, { alertname: "DiskFull", mountpoint });
-    const err = await playbook.run(ctx).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PlaybookInputError);
-    expect((err as Error).message).toMatch(message);
+    const result = await runDiskFull(playbook, ctx);
+    expect(result.status).toBe("escalated");
+    expect(result.summary).toMatch(message);
     expect(existsSync(old)).toBe(true);
     if (!pwnedBefore) expect(existsSync("/tmp/pwned")).toBe(false);
     expect(steps.map((s) => s.action)).toEqual(["resolve_mountpoint"]);
-    expect(steps[0]?.error).toBe(err);
+    expect(steps[0]?.error).toBeInstanceOf(PlaybookInputError);
+    expect((steps[0]?.error as Error).message).toMatch(message);
   });
 
   it("rejects a missing label and a file that is not a folder", async () => {
     const f = await file(path.join(dir, "plain"), 1);
     const cases: Record<string, string>[] = [{ alertname: "DiskFull" }, { alertname: "DiskFull", mountpoint: f }];
     for (const l of cases) {
-      await expect(playbook.run(testRun({}, l).ctx)).rejects.toBeInstanceOf(PlaybookInputError);
+      const { ctx, steps } = testRun({}, l);
+      expect((await runDiskFull(playbook, ctx)).status).toBe("escalated");
+      expect(steps[0]?.error).toBeInstanceOf(PlaybookInputError);
     }
   });
 });
 
 describe("disk-full: verify", () => {
   it("succeeds at or below target_used_percent", async () => {
-    const result = await playbook.run(testRun({ target_used_percent: 100 }, labels()).ctx);
+    const result = await runDiskFull(playbook, testRun({ target_used_percent: 100 }, labels()).ctx);
     expect(result.status).toBe("succeeded");
   });
 
@@ -238,7 +241,7 @@ describe("disk-full: verify", () => {
     const logs = path.join(dir, "logs");
     await file(path.join(logs, "a.log.1"), 2048, OLD);
     const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 1 }, labels());
-    const result = await playbook.run(ctx);
+    const result = await runDiskFull(playbook, ctx);
     expect(result.status).toBe("escalated");
     expect(result.summary).toMatch(
       new RegExp(`^freed 2\\.0 KiB on ${dir} \\(logs 2\\.0 KiB\\); usage \\d+% -> \\d+%, still above 1%: needs a human$`),
@@ -250,6 +253,7 @@ describe("disk-full: verify", () => {
       "diagnose/filesystem_usage",
       "diagnose/check_dir",
       "diagnose/scan_open_files",
+      "remediate/safety_rails", // the engine's rails, once before acting
       "remediate/find_files",
       "remediate/remove_files",
       "verify/filesystem_usage",
@@ -263,7 +267,7 @@ describe("disk-full: audit trail", () => {
     const paths: string[] = [];
     for (let i = 0; i < 250; i++) paths.push(await file(path.join(logs, `f${i}.log.1`), i + 1, OLD));
     const { ctx, steps } = testRun({ log_dirs: [logs] }, labels());
-    await playbook.run(ctx);
+    await runDiskFull(playbook, ctx);
     const batches = stepsOf(steps, "remove_files");
     expect(batches.map((s) => (s.args.files as unknown[]).length)).toEqual([100, 100, 50]);
     const planned = batches.flatMap((s) => s.args.files as { path: string; bytes: number }[]);
@@ -286,8 +290,9 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
         if (s.action === "remove_files") abort.abort(new Error("cancelled"));
       },
     });
-    const result = await playbook.run(ctx);
-    expect(result.status).toBe("failed");
+    const result = await runDiskFull(playbook, ctx);
+    // The playbook's own result is "failed"; the engine reports any unverified remediation as escalated.
+    expect(result.status).toBe("escalated");
     expect(result.summary).toMatch(/^stopped \(run cancelled\): freed 1000 B/);
     expect(stepsOf(steps, "remove_files")).toHaveLength(1);
     expect(await readdir(logs)).toHaveLength(50);
@@ -305,7 +310,7 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
       }),
     });
     const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 100 }, labels());
-    const result = await blind.run(ctx);
+    const result = await runDiskFull(blind, ctx);
     expect(existsSync(old)).toBe(true);
     expect(result.status).toBe("escalated");
     expect(result.summary).toContain("open-file check incomplete (cannot see the open files of pid 4242 (java): EACCES)");
@@ -325,7 +330,7 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
       }),
     });
     const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 100 }, labels(), { dryRun: true });
-    const result = await blind.run(ctx);
+    const result = await runDiskFull(blind, ctx);
     expect(existsSync(old)).toBe(true);
     expect(result.status).toBe("escalated");
     expect(result.summary).toMatch(/^dry run: would free 10 B .*a live run would remove nothing/);
@@ -344,7 +349,7 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
       },
     });
     const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 100 }, labels());
-    const result = await flaky.run(ctx);
+    const result = await runDiskFull(flaky, ctx);
     expect(existsSync(old)).toBe(true);
     expect(result.status).toBe("escalated");
     expect(stepsOf(steps, "remove_files")[0]?.outcome).toMatchObject({
@@ -364,7 +369,7 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
       },
     });
     const { ctx, steps } = testRun({ log_dirs: [logs], target_used_percent: 100 }, labels());
-    const result = await counting.run(ctx);
+    const result = await runDiskFull(counting, ctx);
     expect(result.status).toBe("succeeded");
     expect(stepsOf(steps, "remove_files")).toHaveLength(3);
     // One scan for diagnosis, then at most one per 500 ms of batches (three batches of 10-byte files take far less).
@@ -377,7 +382,7 @@ describe("disk-full: cancellation and an incomplete open-file check", () => {
     await mkdir(logs);
     const old = await file(path.join(logs, "a.log.1"), 10, OLD);
     const complete = (await scanOpenFiles()).complete;
-    const result = await diskFullPlaybook.run(testRun({ log_dirs: [logs], target_used_percent: 100 }, labels()).ctx);
+    const result = await runDiskFull(diskFullPlaybook, testRun({ log_dirs: [logs], target_used_percent: 100 }, labels()).ctx);
     // Some sandboxes hide a process even from root; then the only safe outcome is to leave the file.
     expect(existsSync(old)).toBe(!complete);
     expect(result.status).toBe(complete ? "succeeded" : "escalated");

@@ -1,4 +1,4 @@
-import type { Diagnosis, Playbook, PlaybookContext, PlaybookResult } from "../types.ts";
+import type { Diagnosis, Playbook, PlaybookContext } from "../types.ts";
 import { categories, type Category } from "./categories.ts";
 import { cleanFolder, type CleanDeps, type Folder } from "./clean-folder.ts";
 import { diskFullConfigSchema, type DiskFullConfig } from "./config.ts";
@@ -75,16 +75,13 @@ export interface DiskFullState {
   mount: Mountpoint;
   before: FilesystemUsage;
   work: Array<{ cat: Category; folder: Folder }>;
+  /** Why diagnosis's open-file scan was incomplete (only a dry run gets past diagnosis with it). */
+  openFilesIncomplete?: string | null;
   tally?: Tally;
 }
 
-export type DiskFullPlaybook = Playbook<DiskFullConfig, DiskFullState> & {
-  /** The whole playbook without the engine (diagnose, clean, measure), as the foundation ran it. */
-  run(ctx: PlaybookContext<DiskFullConfig>): Promise<PlaybookResult>;
-};
-
 /** Build the playbook; `deps` lets a test substitute the open-file scan (the default reads /proc). */
-export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): DiskFullPlaybook {
+export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Playbook<DiskFullConfig, DiskFullState> {
   return {
     name: "disk-full",
     version: "1.1.0",
@@ -108,7 +105,7 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Dis
       const target = ctx.config.target_used_percent;
       const usage = `usage ${formatPercent(before.usedPercent)} (target ${target}%)`;
       const findings = { mountpoint: mount.path, before, target_used_percent: target, folders_in_scope: work.map((w) => w.folder.dir) };
-      const state = { mount, before, work };
+      const state: DiskFullState = { mount, before, work, openFilesIncomplete: incomplete };
       if (work.length === 0) {
         const above = before.usedPercent > target;
         return {
@@ -120,7 +117,9 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Dis
           state,
         };
       }
-      if (incomplete) {
+      // Without seeing every open file a live run could remove a log a process still writes, so it acts on
+      // nothing. A dry run removes nothing anyway: it goes on to list what a live run would remove.
+      if (incomplete && !ctx.dryRun) {
         return {
           verdict: "escalate",
           confirmed: null,
@@ -141,6 +140,7 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Dis
     },
     async remediate(ctx, d) {
       const tally = newTally(ctx.config.max_files_per_run);
+      tally.incomplete = d.state.openFilesIncomplete ?? null;
       d.state.tally = tally;
       for (const { cat, folder } of d.state.work) {
         if ((tally.incomplete && !ctx.dryRun) || tally.stopped || tally.budget <= 0) break;
@@ -166,38 +166,8 @@ export function createDiskFullPlaybook(deps: CleanDeps = { scanOpenFiles }): Dis
       });
       return { ok: r.status === "succeeded", summary: r.summary, details: r.details };
     },
-    async run(ctx): Promise<PlaybookResult> {
-      const mount = await recordMountpoint(ctx);
-      const before = (await measure(ctx, "diagnose", mount)).data;
-      const tally = newTally(ctx.config.max_files_per_run);
-      const work = await scopeFolders(ctx, mount);
-
-      // Without seeing every open file we could remove a log a process still writes: then act on nothing.
-      if (work.length > 0) tally.incomplete = await checkOpenFiles(ctx, deps);
-
-      for (const { cat, folder } of work) {
-        if ((tally.incomplete && !ctx.dryRun) || tally.stopped || tally.budget <= 0) break;
-        if (ctx.signal.aborted) {
-          tally.stopped = true;
-          break;
-        }
-        await cleanFolder(ctx, cat, folder, tally, deps);
-      }
-
-      // A cancelled run may not record more steps; its usage is whatever it was.
-      const after = tally.stopped ? before : (await measure(ctx, "verify", mount)).data;
-      return buildResult({
-        mountpoint: mount.path,
-        before,
-        after,
-        target: ctx.config.target_used_percent,
-        dryRun: ctx.dryRun,
-        foldersInScope: work.length,
-        tally,
-      });
-    },
   };
 }
 
 /** The built-in `disk-full` playbook. */
-export const diskFullPlaybook: DiskFullPlaybook = createDiskFullPlaybook();
+export const diskFullPlaybook: Playbook<DiskFullConfig, DiskFullState> = createDiskFullPlaybook();

@@ -4,9 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { silentLogger } from "@ccm/logger";
 import { createHostActions } from "../actions/host-actions.ts";
-import type { PlaybookContext, StepOutcome, StepRecorder } from "../types.ts";
+import { runPlaybook, type EngineResult } from "../engine/run-playbook.ts";
+import { engineOptions, memoryHooks } from "../engine/test-support.ts";
+import type { Playbook, PlaybookContext, StepOutcome, StepRecorder } from "../types.ts";
 import { diskFullConfigSchema, type DiskFullConfig } from "./config.ts";
 import { scanOpenFiles, type OpenFiles } from "./open-files.ts";
+import type { DiskFullState } from "./playbook.ts";
 
 export const DAY_MS = 86_400_000;
 export const OLD = new Date(Date.now() - 30 * DAY_MS);
@@ -81,4 +84,9 @@ export async function scanVisibleOpenFiles(): Promise<OpenFiles> {
 
 export function stepsOf(steps: RecordedStep[], action: string): RecordedStep[] {
   return steps.filter((s) => s.action === action);
+}
+
+/** Run the playbook the way the agent does: under the engine, with a good track record and no rails in the way. */
+export function runDiskFull(p: Playbook<DiskFullConfig, DiskFullState>, ctx: PlaybookContext<DiskFullConfig>): Promise<EngineResult> {
+  return runPlaybook(p, ctx, memoryHooks(), engineOptions());
 }

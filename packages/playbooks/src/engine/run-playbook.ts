@@ -2,6 +2,7 @@ import { PlaybookInputError, type Diagnosis, type MatchResult, type Playbook, ty
 import { computeConfidence, type Confidence } from "./confidence.ts";
 import { describeProposal, unapprovedActions } from "./proposal.ts";
 import { describeGate, readStopFile, RemediationBlocked, type BeginResult, type GateBlock } from "./rails.ts";
+import { sleep } from "../shared/sleep.ts";
 
 /** What the engine needs from the hub's state; the agent implements it with the store. */
 export interface EngineHooks {
@@ -42,17 +43,6 @@ export interface EngineResult {
   proposal: ProposedAction[];
   confidence: Confidence | null;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * Run a playbook under the engine: diagnose, score confidence, decide (auto-fix, ask, escalate),

@@ -1,5 +1,5 @@
-import path from "node:path";
 import { z } from "zod";
+import { absPath } from "../actions/config.ts";
 
 /** Alert names (common custom rules on filestat/textfile exporters) this playbook answers. */
 export const LOG_ROTATION_ALERTNAMES: readonly string[] = [
@@ -13,12 +13,6 @@ export const LOG_ROTATION_ALERTNAMES: readonly string[] = [
 
 /** Labels that may name the log file, first present wins. */
 export const LOG_FILE_LABELS: readonly string[] = ["log_file", "filepath", "file", "path", "filename"];
-
-const absPath = z
-  .string()
-  .refine((p) => path.isAbsolute(p) && !p.includes("\0") && !p.split("/").some((s) => s === "." || s === ".."), {
-    error: "must be an absolute path without '.' or '..' segments",
-  });
 
 /** `playbooks.log-rotation-broken` in the agent config. Alert labels never reach logrotate. */
 export const logRotationConfigSchema = z

@@ -1,6 +1,6 @@
-import { outputTail } from "../actions/exec.ts";
 import { allowedService } from "../actions/services.ts";
 import type { ServiceConfig } from "../actions/config.ts";
+import { restartServiceStep } from "../shared/offender.ts";
 import { captureLogs, checkHealth, healthy, serviceLabel, type ServiceHealth } from "../shared/service-evidence.ts";
 import type { Diagnosis, Playbook } from "../types.ts";
 import { SERVICE_DOWN_ALERTNAMES, SERVICE_LABELS, serviceDownConfigSchema, type ServiceDownConfig } from "./config.ts";
@@ -72,15 +72,7 @@ export const serviceDownPlaybook: Playbook<ServiceDownConfig, State> = {
       state,
     };
   },
-  async remediate(ctx, d) {
-    const { name } = d.state;
-    const r = await ctx.step("remediate", "restart_service", { service: name, manager: ctx.actions.services.kind }, async () => {
-      if (ctx.dryRun) return { status: "dry_run" as const, detail: `would restart ${name}` };
-      const res = await ctx.actions.services.restart(name, ctx.signal);
-      return { status: res.ok ? ("ok" as const) : ("failed" as const), detail: `restart ${name}: ${res.detail}`, exitCode: res.exec.exitCode ?? undefined, outputTail: outputTail(res.exec) };
-    });
-    return { summary: r.detail ?? "", details: { restart: r.status } };
-  },
+  remediate: (ctx, d) => restartServiceStep(ctx, d.state.name),
   async verify(ctx, d) {
     const { name, service } = d.state;
     const health = await checkHealth(ctx, "verify", name, service, ctx.dryRun ? 0 : ctx.config.verify_within_ms);
